@@ -1,0 +1,60 @@
+/**
+ * Calibration on normal validation clips only (pure): robust scales of each term, then
+ * thresholds at fixed percentiles of the resulting normal scores.
+ */
+import { CANONICAL_JOINTS } from './skeleton.js';
+import { frameLevelScores, frameReconstruction, jointDeviations, sequenceScore } from './scoring.js';
+import { peakScore } from './clip-rule.js';
+import { correctEdges, fitEdgeProfile } from './edges.js';
+import { percentile, robustScale } from './stats.js';
+import type { Calibration, RawClipTerms, ScoringConfig } from './types.js';
+
+/** Smallest spread of a squared relative bone-length deviation: a 0.3% length change is one unit. */
+const MIN_BONE_SPREAD = 1e-5;
+
+export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringConfig): Calibration {
+  if (rawClips.length === 0) throw new Error('calibration needs at least one normal validation clip');
+  const J = CANONICAL_JOINTS.length;
+  const edges = fitEdgeProfile(rawClips, J);
+  const clips = scoring.edgeCorrection ? rawClips.map((c) => correctEdges(c, edges, J)) : rawClips;
+  const adaptive = scoring.adaptive ?? true;
+  const nll: number[] = [];
+  const perJoint: number[][] = Array.from({ length: J }, () => []);
+  const perBone: number[][] = Array.from({ length: J }, () => []);
+  for (const clip of clips) {
+    nll.push(...clip.nll);
+    for (let i = 0; i < clip.jointErrors.length; i++) {
+      perJoint[i % J]!.push(clip.jointErrors[i]!);
+      perBone[i % J]!.push(clip.boneDeviations[i]!);
+    }
+  }
+  const joints = perJoint.map((v) => robustScale(v));
+  // Float32 noise makes even a perfect skeleton's bones vary by ~1e-7: floor the spread above it.
+  const bones = perBone.map((v) => {
+    const scale = robustScale(v);
+    return { center: scale.center, spread: Math.max(scale.spread, MIN_BONE_SPREAD) };
+  });
+  const recon: number[] = [];
+  for (const clip of clips) recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones }, adaptive), clip.frameCount));
+  const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges };
+  const frameScores: number[] = [];
+  const sequenceScores: number[] = [];
+  const peaks: number[] = [];
+  for (const clip of rawClips) {
+    const { frameScores: scores } = frameLevelScores(clip, standardisation, scoring);
+    frameScores.push(...scores);
+    sequenceScores.push(sequenceScore(scores));
+    peaks.push(peakScore(scores));
+  }
+  return {
+    ...standardisation,
+    thresholds: {
+      frame: percentile(frameScores, scoring.framePercentile),
+      sequence: percentile(sequenceScores, scoring.sequencePercentile),
+      fraction: scoring.fractionThreshold,
+      spike: percentile(peaks, scoring.spikePercentile),
+    },
+    validationClips: clips.length,
+    validationFrames: frameScores.length,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The clip rule (pure): anomalous while at least tau_frac of the frames exceed the frame
+ * threshold (the paper's temporal persistence rule), OR when the peak frame score passes
+ * the spike threshold: the fraction rule alone misses short, sharp faults (the paper's
+ * own two highest-scoring clips went undetected at S_frac = 0%).
+ */
+import type { ClipDecision, Thresholds } from './types.js';
+
+export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold: number): number {
+  if (frameScores.length === 0) return 0;
+  let over = 0;
+  for (let i = 0; i < frameScores.length; i++) if (frameScores[i]! > threshold) over++;
+  return over / frameScores.length;
+}
+
+export function peakScore(frameScores: ArrayLike<number>): number {
+  let peak = -Infinity;
+  for (let i = 0; i < frameScores.length; i++) peak = Math.max(peak, frameScores[i]!);
+  return peak;
+}
+
+export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds): ClipDecision {
+  const fraction = fractionOverThreshold(frameScores, thresholds.frame);
+  const maxFrameScore = peakScore(frameScores);
+  const sustained = fraction >= thresholds.fraction;
+  const spike = maxFrameScore > thresholds.spike;
+  const reason = sustained && spike ? 'both' : sustained ? 'sustained' : spike ? 'spike' : 'none';
+  return { anomalous: sustained || spike, fraction, maxFrameScore, reason };
+}

@@ -1,0 +1,103 @@
+/**
+ * Physical priors added to the reconstruction term: evidence of motion no human body can
+ * make, which holds in ANY motion, familiar or not, and needs no training data.
+ *  - A skeleton is rigid: each joint's distance to its parent stays the avatar's own bone
+ *    length (broken by stretch, tracking pops, snaps, swaps, jitter).
+ *  - Joints have anatomical limits: elbows and knees bend one way and not fully back,
+ *    necks and spines bend only so far (broken by IK flips, impossible angles).
+ * Pure.
+ */
+import type { Motion } from './motion.js';
+import { headingYaw } from './normalise.js';
+import { PARENT_INDEX, type JointName } from './skeleton.js';
+
+/** T x J: squared relative deviation of each bone's length from its median over the window (0 for the root). */
+export function boneLengthDeviations(motion: Motion): Float32Array {
+  const J = motion.jointNames.length;
+  const T = motion.frameCount;
+  const p = motion.positions;
+  const out = new Float32Array(T * J);
+  const lengths = new Float64Array(T);
+  for (let j = 0; j < J; j++) {
+    const parent = PARENT_INDEX[j]!;
+    if (parent < 0) continue;
+    for (let t = 0; t < T; t++) {
+      const a = (t * J + j) * 3;
+      const b = (t * J + parent) * 3;
+      lengths[t] = Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
+    }
+    // The median over the window is the avatar's own bone length: a fault over part of it cannot move it.
+    const reference = Float64Array.from(lengths).sort()[T >> 1]!;
+    if (!(reference > 1e-6)) continue;
+    for (let t = 0; t < T; t++) out[t * J + j] = (lengths[t]! / reference - 1) ** 2;
+  }
+  return out;
+}
+
+interface JointLimit {
+  /** The joint where the bend happens, its parent and its child. */
+  readonly joint: JointName;
+  readonly parent: JointName;
+  readonly child: JointName;
+  /** Largest anatomically possible angle between the two bones, degrees (0 = straight). */
+  readonly maxBend: number;
+  /** For knees: largest backward bend (hyperextension), degrees. */
+  readonly maxHyperextension?: number;
+}
+
+/**
+ * Anatomical limits, generous: elbow and knee flexion, neck and spine bends. None is
+ * reached by any frame of the 910 real training clips (largest seen: elbow 147, knee 142,
+ * neck 24, spine 13, chest 25 degrees; knees never hyperextend).
+ */
+export const JOINT_LIMITS: readonly JointLimit[] = [
+  { joint: 'LeftLowerArm', parent: 'LeftUpperArm', child: 'LeftHand', maxBend: 160 },
+  { joint: 'RightLowerArm', parent: 'RightUpperArm', child: 'RightHand', maxBend: 160 },
+  { joint: 'LeftLowerLeg', parent: 'LeftUpperLeg', child: 'LeftFoot', maxBend: 165, maxHyperextension: 15 },
+  { joint: 'RightLowerLeg', parent: 'RightUpperLeg', child: 'RightFoot', maxBend: 165, maxHyperextension: 15 },
+  { joint: 'Neck', parent: 'Chest', child: 'Head', maxBend: 60 },
+  { joint: 'Spine', parent: 'Hips', child: 'Chest', maxBend: 50 },
+  { joint: 'Chest', parent: 'Spine', child: 'Neck', maxBend: 50 },
+];
+
+/** Degrees beyond a limit that count as one unit of evidence. */
+export const LIMIT_DEGREES_PER_UNIT = 5;
+
+/**
+ * T x J: how far each joint bends beyond its anatomical limit, in units of
+ * LIMIT_DEGREES_PER_UNIT (0 within limits). Knees also count bending backward, judged
+ * against the body's left direction (a knee's hinge axis points to the body's left).
+ */
+export function jointLimitViolations(motion: Motion): Float32Array {
+  const J = motion.jointNames.length;
+  const T = motion.frameCount;
+  const p = motion.positions;
+  const out = new Float32Array(T * J);
+  const index = (name: JointName): number => motion.jointNames.indexOf(name);
+  const limits = JOINT_LIMITS.map((l) => ({ ...l, j: index(l.joint), pa: index(l.parent), ch: index(l.child) })).filter((l) => l.j >= 0 && l.pa >= 0 && l.ch >= 0);
+  for (let t = 0; t < T; t++) {
+    const yaw = headingYaw(p, J, t);
+    const leftX = Math.cos(yaw);
+    const leftZ = -Math.sin(yaw);
+    for (const l of limits) {
+      const o = t * J * 3;
+      const ux = p[o + l.j * 3]! - p[o + l.pa * 3]!;
+      const uy = p[o + l.j * 3 + 1]! - p[o + l.pa * 3 + 1]!;
+      const uz = p[o + l.j * 3 + 2]! - p[o + l.pa * 3 + 2]!;
+      const wx = p[o + l.ch * 3]! - p[o + l.j * 3]!;
+      const wy = p[o + l.ch * 3 + 1]! - p[o + l.j * 3 + 1]!;
+      const wz = p[o + l.ch * 3 + 2]! - p[o + l.j * 3 + 2]!;
+      const norms = Math.hypot(ux, uy, uz) * Math.hypot(wx, wy, wz);
+      if (!(norms > 1e-12)) continue;
+      const bend = (Math.acos(Math.max(-1, Math.min(1, (ux * wx + uy * wy + uz * wz) / norms))) * 180) / Math.PI;
+      let beyond = Math.max(0, bend - l.maxBend);
+      if (l.maxHyperextension !== undefined) {
+        // Hinge axis (u x w) projected on the body's left: negative means bent backward.
+        const axisLeft = ((uy * wz - uz * wy) * leftX + (ux * wy - uy * wx) * leftZ) / norms;
+        if (axisLeft < 0) beyond = Math.max(beyond, bend - l.maxHyperextension);
+      }
+      out[t * J + l.j] = beyond / LIMIT_DEGREES_PER_UNIT;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+/**
+ * NFlowAD: the masked autoencoder and the conditional flow on its latents, and the one
+ * batched computation scoring needs: per-frame, per-token reconstruction errors (each
+ * token reconstructed while hidden) and per-frame flow negative log-likelihoods.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConditionalFlow } from './flow.js';
+import { MaskedAutoencoder, pooledContext, type WindowBatch } from './mae.js';
+import { scoringCellMask, scoringMaskGroups } from './masks.js';
+import { CHANNELS, TOKEN_COUNT } from './normalise.js';
+import { ParamStore } from './params.js';
+import type { ModelConfig } from './types.js';
+
+export interface WindowTerms {
+  /** batch x frames x TOKEN_COUNT squared errors of hidden-token reconstructions. */
+  readonly tokenErrors: Float32Array;
+  /** batch x frames flow NLL per latent dimension. */
+  readonly nll: Float32Array;
+}
+
+export class NFlowAD {
+  readonly params: ParamStore;
+  readonly mae: MaskedAutoencoder;
+  readonly flow: ConditionalFlow;
+  private readonly maskGroups: Uint8Array[];
+
+  constructor(
+    readonly config: ModelConfig,
+    seed = config.training.seed,
+  ) {
+    this.params = new ParamStore(seed);
+    this.mae = new MaskedAutoencoder(this.params, config);
+    this.flow = new ConditionalFlow(this.params, config.flow, config.encoder.dModel);
+    this.maskGroups = scoringMaskGroups(config.scoring.scoringMasks);
+  }
+
+  /** Latents of the unmasked input and their pooled context, [B*T, d] each (for flow training). */
+  latents(batch: WindowBatch): { latent: tf.Tensor2D; context: tf.Tensor2D } {
+    const none = new Float32Array(batch.batch * batch.frames * TOKEN_COUNT);
+    const { latent } = this.mae.forward(batch, none);
+    return { latent, context: pooledContext(latent, batch.valid, batch.batch, batch.frames) };
+  }
+
+  /**
+   * Scoring terms for a batch of windows. All K masked passes and the unmasked pass run
+   * as ONE forward over a (K+1)-times larger batch: one big matMul beats K+1 small ones.
+   */
+  async windowTerms(batch: WindowBatch): Promise<WindowTerms> {
+    const { batch: B, frames: T } = batch;
+    const K = this.maskGroups.length;
+    const cells = B * T * TOKEN_COUNT;
+    const stacked: WindowBatch = {
+      batch: B * (K + 1),
+      frames: T,
+      features: new Float32Array(batch.features.length * (K + 1)),
+      valid: new Float32Array(batch.valid.length * (K + 1)),
+    };
+    const mask = new Float32Array(cells * (K + 1));
+    for (let k = 0; k <= K; k++) {
+      stacked.features.set(batch.features, k * batch.features.length);
+      stacked.valid.set(batch.valid, k * batch.valid.length);
+      if (k === K) break; // the last copy stays unmasked, for the flow
+      if (this.config.scoring.scoringMaskPattern === 'joints') {
+        const group = this.maskGroups[k]!;
+        for (let i = 0; i < B * T; i++) mask.set(group, k * cells + i * TOKEN_COUNT);
+      } else {
+        const windowMask = scoringCellMask(k, K, T);
+        for (let b = 0; b < B; b++) mask.set(windowMask, k * cells + b * T * TOKEN_COUNT);
+      }
+    }
+    const [errorsTensor, nllTensor] = tf.tidy(() => {
+      const { reconstruction, latent } = this.mae.forward(stacked, mask);
+      const target = tf.tensor3d(stacked.features, [stacked.batch * T, TOKEN_COUNT, CHANNELS]);
+      const err = tf.sum(tf.square(tf.sub(reconstruction.reshape(target.shape), target)), -1);
+      // Keep each token's error from the pass that hid it: multiply by the 0/1 mask and sum the K passes.
+      const masked = tf.mul(tf.slice(err, [0, 0], [K * B * T, TOKEN_COUNT]), tf.tensor2d(mask.subarray(0, K * cells), [K * B * T, TOKEN_COUNT]));
+      const tokenErrors = tf.sum(masked.reshape([K, B * T, TOKEN_COUNT]), 0);
+      const clean = tf.slice(latent, [K * B * T, 0], [B * T, -1]) as tf.Tensor2D;
+      const nll = this.flow.nll(clean, pooledContext(clean, batch.valid, B, T));
+      return [tokenErrors, nll];
+    });
+    const [tokenErrors, nll] = await Promise.all([errorsTensor.data(), nllTensor.data()]);
+    errorsTensor.dispose();
+    nllTensor.dispose();
+    return { tokenErrors: tokenErrors as Float32Array, nll: nll as Float32Array };
+  }
+
+  dispose(): void {
+    this.mae.dispose();
+    this.flow.dispose();
+    this.params.dispose();
+  }
+}

@@ -1,0 +1,83 @@
+import type { ModelConfig, ScoringConfig, TrainingConfig } from './types.js';
+
+const TRAINING: TrainingConfig = {
+  epochs: 40,
+  flowEpochs: 30,
+  batchSize: 16,
+  learningRate: 1e-3,
+  flowLearningRate: 1e-3,
+  lrDecay: 0.95,
+  maskRatio: 0.3,
+  trainWindow: 120,
+  validationFraction: 0.15,
+  seed: 7,
+};
+
+const SCORING: ScoringConfig = {
+  alpha: 0.6,
+  beta: 0.4,
+  framePercentile: 97,
+  sequencePercentile: 97,
+  fractionThreshold: 0.1,
+  spikePercentile: 99,
+  scoringMasks: 3,
+  scoringMaskPattern: 'cells',
+  adaptive: true,
+  edgeCorrection: false,
+};
+
+/** The paper's configuration (section 5.1): d=512, 6 layers, 8 heads, full attention over T=250. */
+export const PAPER: ModelConfig = {
+  preset: 'paper',
+  windowFrames: 250,
+  fps: 30,
+  encoder: { dModel: 512, layers: 6, heads: 8, ffnMultiplier: 4, attentionRadius: null },
+  decoderHidden: 512,
+  flow: { blocks: 8, hidden: 512, contextSize: 128 },
+  training: { ...TRAINING, epochs: 130, learningRate: 1e-4, batchSize: 8, trainWindow: 250 },
+  scoring: SCORING,
+};
+
+/** CPU preset: small and local, for streaming hundreds of avatars on two cores. */
+export const SMALL: ModelConfig = {
+  preset: 'small',
+  windowFrames: 250,
+  fps: 30,
+  encoder: { dModel: 96, layers: 3, heads: 4, ffnMultiplier: 2, attentionRadius: 12 },
+  decoderHidden: 128,
+  flow: { blocks: 4, hidden: 128, contextSize: 32 },
+  training: TRAINING,
+  scoring: SCORING,
+};
+
+/** Smallest CPU preset. */
+export const TINY: ModelConfig = {
+  preset: 'tiny',
+  windowFrames: 250,
+  fps: 30,
+  encoder: { dModel: 64, layers: 2, heads: 4, ffnMultiplier: 2, attentionRadius: 8 },
+  decoderHidden: 96,
+  flow: { blocks: 4, hidden: 96, contextSize: 16 },
+  training: { ...TRAINING, epochs: 30 },
+  scoring: SCORING,
+};
+
+/** For tests: trains in seconds. */
+export const TEST: ModelConfig = {
+  preset: 'test',
+  windowFrames: 64,
+  fps: 30,
+  encoder: { dModel: 16, layers: 1, heads: 2, ffnMultiplier: 2, attentionRadius: 4 },
+  decoderHidden: 16,
+  flow: { blocks: 2, hidden: 16, contextSize: 4 },
+  training: { ...TRAINING, epochs: 3, flowEpochs: 3, batchSize: 4, trainWindow: 48 },
+  scoring: SCORING,
+};
+
+export const PRESETS: Readonly<Record<string, ModelConfig>> = { paper: PAPER, small: SMALL, tiny: TINY, test: TEST };
+
+export function presetByName(name: string): ModelConfig {
+  const preset = PRESETS[name];
+  if (!preset) throw new Error(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
+  return preset;
+}

@@ -1,0 +1,141 @@
+/**
+ * Scores from raw terms (pure): eq. 5 applied to STANDARDISED terms, so alpha and beta
+ * weigh comparable quantities, at joint, frame and sequence level.
+ */
+import { CANONICAL_JOINTS, jointIndex } from './skeleton.js';
+import { ROOT_TOKEN, TOKEN_COUNT } from './normalise.js';
+import { correctEdges } from './edges.js';
+import { robustScale } from './stats.js';
+import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './types.js';
+
+const J = CANONICAL_JOINTS.length;
+const HIPS = jointIndex('Hips');
+
+/**
+ * Per-token errors -> per-joint errors: the Root token (root velocity, yaw rate) belongs
+ * to the Hips, so its error is added to theirs.
+ */
+export function jointErrorsFromTokens(tokenErrors: Float32Array, frames: number): Float32Array {
+  const out = new Float32Array(frames * J);
+  for (let t = 0; t < frames; t++) {
+    for (let j = 0; j < J; j++) out[t * J + j] = tokenErrors[t * TOKEN_COUNT + j]!;
+    out[t * J + HIPS] = out[t * J + HIPS]! + tokenErrors[t * TOKEN_COUNT + ROOT_TOKEN]!;
+  }
+  return out;
+}
+
+/** How many of a frame's most deviant joints make its reconstruction term. */
+export const FRAME_TOP_JOINTS = 3;
+
+/**
+ * Robust location/scale of one series, adapted to the avatar being scored: its own median
+ * and MAD, with the spread never below the calibrated normal spread (a very smooth clip
+ * must not turn noise into alarms). Used when scoring.adaptive is on.
+ */
+export function adaptiveScale(values: ArrayLike<number>, normal: TermScale): TermScale {
+  const own = robustScale(values);
+  return { center: own.center, spread: Math.max(own.spread, normal.spread) };
+}
+
+function column(values: Float32Array, j: number, frames: number): Float32Array {
+  const out = new Float32Array(frames);
+  for (let t = 0; t < frames; t++) out[t] = values[t * J + j]!;
+  return out;
+}
+
+function standardise(value: number, scale: TermScale): number {
+  return (value - scale.center) / scale.spread;
+}
+
+/**
+ * Standardised joint errors, T x J: the MAE's error for the joint plus the physical
+ * priors' evidence (rigid bones, joint limits; see kinematic-prior.ts). Adaptive: the MAE error is judged against the avatar's own recent errors, so
+ * motion that is merely unfamiliar (uniformly harder to reconstruct) is not an anomaly,
+ * while a deviation from how well this avatar's motion is explained is. Otherwise:
+ * against normal validation data. Bone deviations are always judged against normal data.
+ */
+export function jointDeviations(terms: RawClipTerms, scales: Pick<Calibration, 'joints' | 'bones'>, adaptive: boolean): Float32Array {
+  const T = terms.frameCount;
+  const out = new Float32Array(T * J);
+  for (let j = 0; j < J; j++) {
+    const scale = adaptive ? adaptiveScale(column(terms.jointErrors, j, T), scales.joints[j]!) : scales.joints[j]!;
+    const bone = scales.bones[j]!;
+    for (let t = 0; t < T; t++) {
+      // The rigid-skeleton prior only ever adds evidence: a bone as long as usual says nothing.
+      const boneTerm = Math.max(0, standardise(terms.boneDeviations[t * J + j]!, bone));
+      out[t * J + j] = standardise(terms.jointErrors[t * J + j]!, scale) + boneTerm + terms.limitViolations[t * J + j]!;
+    }
+  }
+  return out;
+}
+
+/** Frame reconstruction term: mean of the frame's FRAME_TOP_JOINTS highest joint deviations (a fault often sits in one limb). */
+export function frameReconstruction(deviations: Float32Array, frames: number): Float32Array {
+  const out = new Float32Array(frames);
+  const row = new Float32Array(J);
+  for (let t = 0; t < frames; t++) {
+    row.set(deviations.subarray(t * J, (t + 1) * J));
+    row.sort();
+    let s = 0;
+    for (let k = 1; k <= FRAME_TOP_JOINTS; k++) s += row[J - k]!;
+    out[t] = s / FRAME_TOP_JOINTS;
+  }
+  return out;
+}
+
+/** Standardised flow NLL per frame (adaptive or against normal validation data). */
+export function nllDeviations(terms: RawClipTerms, nll: TermScale, adaptive: boolean): Float32Array {
+  const scale = adaptive ? adaptiveScale(terms.nll, nll) : nll;
+  return Float32Array.from(terms.nll, (v) => standardise(v, scale));
+}
+
+export interface FrameLevelScores {
+  readonly frameScores: Float32Array;
+  readonly jointScores: Float32Array;
+}
+
+type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'edges'>;
+type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection'>;
+
+/**
+ * Eq. 5 on standardised terms: S_t = alpha * z(recon_t) + beta * z(nll_t), and per joint
+ * S_jt = alpha * z_j(err_jt) + beta * z(nll_t).
+ */
+export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardisation, scoring: Weights): FrameLevelScores {
+  const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
+  const T = terms.frameCount;
+  const adaptive = scoring.adaptive ?? true;
+  const deviations = jointDeviations(terms, calibration, adaptive);
+  const recon = frameReconstruction(deviations, T);
+  const nll = nllDeviations(terms, calibration.nll, adaptive);
+  const frameScores = new Float32Array(T);
+  const jointScores = new Float32Array(T * J);
+  for (let t = 0; t < T; t++) {
+    const flowTerm = scoring.beta * nll[t]!;
+    frameScores[t] = scoring.alpha * standardise(recon[t]!, calibration.reconstruction) + flowTerm;
+    for (let j = 0; j < J; j++) jointScores[t * J + j] = scoring.alpha * deviations[t * J + j]! + flowTerm;
+  }
+  return { frameScores, jointScores };
+}
+
+/**
+ * Sequence score: the mean of the highest 10% of frame scores (at least one frame).
+ * It follows the clip rule's own notion of "a tenth of the clip", yet a short burst still
+ * lifts it, where the plain mean would drown it in normal frames.
+ */
+export function sequenceScore(frameScores: ArrayLike<number>, topFraction = 0.1): number {
+  const sorted = Float64Array.from(frameScores).sort().reverse();
+  const k = Math.max(1, Math.ceil(topFraction * sorted.length));
+  let s = 0;
+  for (let i = 0; i < k; i++) s += sorted[i]!;
+  return s / k;
+}
+
+/** Indices of the k joints with the highest scores in frame t. */
+export function topJoints(jointScores: Float32Array, t: number, k: number): number[] {
+  const row = Array.from(jointScores.subarray(t * J, (t + 1) * J), (score, j) => ({ score, j }));
+  return row
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map((e) => e.j);
+}

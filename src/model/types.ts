@@ -1,0 +1,165 @@
+/** Configuration and result types of the NFlowAD model. */
+
+export interface EncoderConfig {
+  /** Embedding size d (eq. 1). */
+  readonly dModel: number;
+  readonly layers: number;
+  readonly heads: number;
+  /** Feed-forward width as a multiple of dModel. */
+  readonly ffnMultiplier: number;
+  /**
+   * Attention reach in frames on each side; null means full attention over the window.
+   * Local attention keeps the cost linear in T and makes the model judge motion by its
+   * neighbourhood in time, which is what a glitch disturbs.
+   */
+  readonly attentionRadius: number | null;
+}
+
+export interface FlowConfig {
+  /** Number of Glow blocks B (actnorm, invertible 1x1, affine coupling). */
+  readonly blocks: number;
+  /** Hidden width of each coupling network. */
+  readonly hidden: number;
+  /** Size the pooled context c is projected to before conditioning. */
+  readonly contextSize: number;
+}
+
+export interface TrainingConfig {
+  readonly epochs: number;
+  readonly flowEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly flowLearningRate: number;
+  /** ExponentialLR gamma, applied per epoch. */
+  readonly lrDecay: number;
+  /** Fraction rho of joints masked during training. */
+  readonly maskRatio: number;
+  /** Training windows are random crops of at most this many frames. */
+  readonly trainWindow: number;
+  readonly validationFraction: number;
+  readonly seed: number;
+}
+
+export interface ScoringConfig {
+  /** Weight of the standardised reconstruction term (eq. 5). */
+  readonly alpha: number;
+  /** Weight of the standardised negative log-likelihood term (eq. 5). */
+  readonly beta: number;
+  /** Percentile of normal validation frame scores used as the frame threshold. */
+  readonly framePercentile: number;
+  /** Percentile of normal validation sequence scores used as the sequence threshold. */
+  readonly sequencePercentile: number;
+  /** Clip rule: anomalous when at least this fraction of frames is over the frame threshold. */
+  readonly fractionThreshold: number;
+  /**
+   * Clip rule, spike arm: percentile of per-clip peak scores on normal validation clips;
+   * a clip whose peak passes it is anomalous however brief the peak.
+   */
+  readonly spikePercentile: number;
+  /** Number of complementary masks used at scoring time (each joint-frame masked once). */
+  readonly scoringMasks: number;
+  /**
+   * 'cells': scattered joint-frames (a hidden joint keeps its own past and future and its
+   * kinematic neighbours); 'joints': whole joints across the window.
+   */
+  readonly scoringMaskPattern?: 'cells' | 'joints';
+  /**
+   * Standardise joint errors and NLL against the avatar's own window (median, MAD floored at
+   * the normal spread) rather than against the normal data set: unfamiliar motion that the
+   * model explains uniformly less well is not taken for an anomaly. Default true.
+   */
+  readonly adaptive?: boolean;
+  /**
+   * Divide out the normal error inflation near window edges (see edges.ts). Raises recall
+   * but, with the frame threshold at P97, also raises false positives on unfamiliar motion
+   * (measured: clip AUC 0.893 -> 0.907, unseen-motion false positives 5% -> 34%). Default false.
+   */
+  readonly edgeCorrection?: boolean;
+}
+
+export interface ModelConfig {
+  readonly preset: string;
+  /** Frames per window (T); longer clips are scored in overlapping windows. */
+  readonly windowFrames: number;
+  readonly fps: number;
+  readonly encoder: EncoderConfig;
+  /** Hidden width of the per-frame decoder MLP. */
+  readonly decoderHidden: number;
+  readonly flow: FlowConfig;
+  readonly training: TrainingConfig;
+  readonly scoring: ScoringConfig;
+}
+
+/** Robust location/scale of one score term on normal validation data. */
+export interface TermScale {
+  readonly center: number;
+  readonly spread: number;
+}
+
+export interface Calibration {
+  /** Standardisation of the frame reconstruction term (top joint deviations). */
+  readonly reconstruction: TermScale;
+  /** Normal scale of the negative log-likelihood (its spread floors the adaptive spread). */
+  readonly nll: TermScale;
+  /** Normal scale of each joint's reconstruction error (J entries). */
+  readonly joints: readonly TermScale[];
+  /** Normal scale of each joint's bone-length deviation (J entries); never adaptive: bones do not change with motion. */
+  readonly bones: readonly TermScale[];
+  /** How reconstruction worsens near a window's edges, where context is one-sided. */
+  readonly edges: EdgeProfile;
+  readonly thresholds: Thresholds;
+  /** How many normal validation clips and frames these came from. */
+  readonly validationClips: number;
+  readonly validationFrames: number;
+}
+
+/**
+ * Normal error inflation at distance d (frames) from a window's start or end: joint errors
+ * there are divided by errorFactor[d], and nllOffset[d] is subtracted from the NLL.
+ */
+export interface EdgeProfile {
+  readonly startErrorFactor: readonly number[];
+  readonly endErrorFactor: readonly number[];
+  readonly startNllOffset: readonly number[];
+  readonly endNllOffset: readonly number[];
+}
+
+export interface Thresholds {
+  readonly frame: number;
+  readonly sequence: number;
+  readonly fraction: number;
+  readonly spike: number;
+}
+
+/** Raw per-frame terms of one clip, before calibration. */
+export interface RawClipTerms {
+  readonly frameCount: number;
+  /** frameCount x J squared reconstruction errors (each joint scored while masked). */
+  readonly jointErrors: Float32Array;
+  /** frameCount negative log-likelihoods per latent dimension. */
+  readonly nll: Float32Array;
+  /** frameCount x J squared relative bone-length deviations (the rigid-skeleton prior). */
+  readonly boneDeviations: Float32Array;
+  /** frameCount x J bends beyond anatomical limits, in units of 5 degrees (the joint-limit prior). */
+  readonly limitViolations: Float32Array;
+}
+
+export interface ClipDecision {
+  readonly anomalous: boolean;
+  /** Fraction of frames over the frame threshold (S_frac). */
+  readonly fraction: number;
+  readonly maxFrameScore: number;
+  /** Which arm of the rule fired: sustained (fraction), spike (peak), or none. */
+  readonly reason: 'sustained' | 'spike' | 'both' | 'none';
+}
+
+export interface ClipScores {
+  readonly frameCount: number;
+  readonly jointNames: readonly string[];
+  readonly frameScores: Float32Array;
+  /** frameCount x J */
+  readonly jointScores: Float32Array;
+  readonly sequenceScore: number;
+  readonly clip: ClipDecision;
+  readonly thresholds: Thresholds;
+}

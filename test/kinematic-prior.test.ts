@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { boneLengthDeviations, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { createMotion } from '../src/model/motion.js';
+import { jointIndex } from '../src/model/skeleton.js';
+import { injectAnomaly } from '../src/synth/anomalies.js';
+import { walkerMotion } from './fixtures/walker.js';
+
+const J = 21;
+
+describe('rigid-skeleton prior', () => {
+  const walk = walkerMotion({ frames: 90, cadence: 1.3 });
+
+  it('is zero for a rigid skeleton in any motion', () => {
+    const deviations = boneLengthDeviations(walk);
+    expect(Math.max(...deviations)).toBeLessThan(1e-8);
+  });
+
+  it('marks a stretched bone on exactly the stretched frames', () => {
+    const shin = jointIndex('LeftFoot');
+    const knee = jointIndex('LeftLowerLeg');
+    const positions = walk.positions.slice();
+    for (let t = 30; t < 40; t++) {
+      const d = [0, 1, 2].map((a) => positions[(t * J + shin) * 3 + a]! - positions[(t * J + knee) * 3 + a]!);
+      for (const j of [shin, jointIndex('LeftToes')]) for (let a = 0; a < 3; a++) positions[(t * J + j) * 3 + a]! += 0.3 * d[a]!;
+    }
+    const deviations = boneLengthDeviations(createMotion(30, walk.jointNames, positions));
+    expect(deviations[35 * J + shin]).toBeCloseTo(0.09, 3); // (1.3 - 1)^2
+    expect(deviations[20 * J + shin]).toBeLessThan(1e-8);
+    expect(deviations[35 * J + jointIndex('LeftToes')]).toBeLessThan(1e-8); // the foot moved rigidly
+  });
+
+  it('sees an injected bone stretch but not a rigid teleport', () => {
+    const stretch = injectAnomaly(walk, { kind: 'boneStretch', seed: 4, severity: 1 });
+    const teleport = injectAnomaly(walk, { kind: 'teleport', seed: 4 });
+    expect(Math.max(...boneLengthDeviations(stretch.motion))).toBeGreaterThan(0.03);
+    expect(Math.max(...boneLengthDeviations(teleport.motion))).toBeLessThan(1e-8);
+  });
+});
+
+describe('joint-limit prior', () => {
+  const walk = walkerMotion({ frames: 90, heading: 40 });
+
+  it('finds nothing in a normal walk, whichever way it faces', () => {
+    expect(Math.max(...jointLimitViolations(walk))).toBe(0);
+  });
+
+  it('flags a hyperextended knee and a flipped knee, on the knee', () => {
+    const knee = jointIndex('LeftLowerLeg');
+    const peakOnKnee = (motion: typeof walk, from: number, to: number): number => {
+      const violations = jointLimitViolations(motion);
+      return Math.max(...Array.from({ length: to - from }, (_, i) => violations[(from + i) * J + knee]!));
+    };
+    const hyper = injectAnomaly(walk, { kind: 'impossibleAngle', joints: ['LeftLowerLeg'], seed: 2, severity: 1 });
+    expect(hyper.label.variant).toBe('kneeHyperextension');
+    expect(peakOnKnee(hyper.motion, hyper.label.startFrame, hyper.label.endFrame)).toBeGreaterThan(2);
+    const flip = injectAnomaly(walk, { kind: 'ikFlip', limb: 'leftLeg', seed: 1, severity: 1 });
+    expect(peakOnKnee(flip.motion, flip.label.startFrame, flip.label.endFrame)).toBeGreaterThan(1);
+  });
+
+  it('flags a head bent far back and a forearm folded through the upper arm', () => {
+    const J2 = J;
+    const rotateAbout = (positions: Float32Array, t: number, joints: number[], pivot: number, angle: number): void => {
+      const px = positions[(t * J2 + pivot) * 3]!;
+      const py = positions[(t * J2 + pivot) * 3 + 1]!;
+      for (const j of joints) {
+        const x = positions[(t * J2 + j) * 3]! - px;
+        const y = positions[(t * J2 + j) * 3 + 1]! - py;
+        positions[(t * J2 + j) * 3] = px + Math.cos(angle) * x - Math.sin(angle) * y;
+        positions[(t * J2 + j) * 3 + 1] = py + Math.sin(angle) * x + Math.cos(angle) * y;
+      }
+    };
+    const positions = walk.positions.slice();
+    for (let t = 10; t < 20; t++) rotateAbout(positions, t, [jointIndex('Head')], jointIndex('Neck'), (100 * Math.PI) / 180);
+    const violations = jointLimitViolations(createMotion(30, walk.jointNames, positions));
+    expect(violations[15 * J + jointIndex('Neck')]!).toBeGreaterThan(4);
+    expect(violations[5 * J + jointIndex('Neck')]!).toBe(0);
+  });
+});

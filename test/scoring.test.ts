@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { windowPlan, packBatch } from '../src/model/batch.js';
+import { calibrate } from '../src/model/calibration.js';
+import { decideClip, fractionOverThreshold } from '../src/model/clip-rule.js';
+import { FEATURE_SIZE } from '../src/model/normalise.js';
+import { presetByName } from '../src/model/presets.js';
+import { frameLevelScores, sequenceScore, topJoints } from '../src/model/scoring.js';
+import { percentile, robustScale } from '../src/model/stats.js';
+import type { RawClipTerms } from '../src/model/types.js';
+
+const J = 21;
+const scoring = presetByName('tiny').scoring;
+
+function normalClip(frames: number, seed: number): RawClipTerms {
+  const jointErrors = new Float32Array(frames * J);
+  const nll = new Float32Array(frames);
+  for (let t = 0; t < frames; t++) {
+    nll[t] = Math.sin(t * 0.37 + seed) * 0.2;
+    for (let j = 0; j < J; j++) jointErrors[t * J + j] = 0.1 + 0.05 * Math.abs(Math.sin(t * 1.3 + j * 0.7 + seed)) + 0.01 * j;
+  }
+  const boneDeviations = Float32Array.from({ length: frames * J }, (_, i) => 1e-6 * Math.abs(Math.sin(i * 0.91 + seed)));
+  return { frameCount: frames, jointErrors, nll, boneDeviations, limitViolations: new Float32Array(frames * J) };
+}
+
+describe('statistics', () => {
+  it('percentile interpolates linearly', () => {
+    expect(percentile([1, 2, 3, 4, 5], 50)).toBe(3);
+    expect(percentile([0, 10], 97)).toBeCloseTo(9.7);
+    expect(percentile([5], 99)).toBe(5);
+  });
+  it('robust scale ignores a few wild values', () => {
+    const values = Array.from({ length: 100 }, (_, i) => (i % 10) / 10);
+    const clean = robustScale(values);
+    const dirty = robustScale([...values, 1e6, 1e6]);
+    expect(Math.abs(dirty.center - clean.center)).toBeLessThan(0.06);
+    expect(dirty.spread / clean.spread).toBeLessThan(1.3);
+  });
+});
+
+describe('scores and calibration', () => {
+  const clips = Array.from({ length: 20 }, (_, i) => normalClip(80 + i, i));
+  const calibration = calibrate(clips, scoring);
+
+  it('puts the frame threshold at the 97th percentile of normal frame scores', () => {
+    const all = clips.flatMap((c) => Array.from(frameLevelScores(c, calibration, scoring).frameScores));
+    const over = all.filter((s) => s > calibration.thresholds.frame).length / all.length;
+    expect(over).toBeGreaterThan(0.02);
+    expect(over).toBeLessThan(0.04);
+    expect(calibration.joints).toHaveLength(J);
+  });
+
+  it('standardised terms make a corrupted joint the top joint and raise the frame score', () => {
+    const clip = normalClip(100, 3);
+    const bad = { ...clip, jointErrors: clip.jointErrors.slice() };
+    for (let t = 40; t < 50; t++) bad.jointErrors[t * J + 8] = 2;
+    // (adaptive standardisation still sees 10 of 100 frames as a deviation from the clip's own level)
+    const clean = frameLevelScores(clip, calibration, scoring);
+    const scored = frameLevelScores(bad, calibration, scoring);
+    expect(topJoints(scored.jointScores, 45, 3)[0]).toBe(8);
+    expect(scored.frameScores[45]!).toBeGreaterThan(clean.frameScores[45]! + 1);
+  });
+
+  it('a stretched bone raises its joint however well the model reconstructs it', () => {
+    const clip = normalClip(100, 5);
+    const stretched = { ...clip, boneDeviations: clip.boneDeviations.slice() };
+    for (let t = 20; t < 30; t++) stretched.boneDeviations[t * J + 14] = 0.04; // a 20% longer shin
+    const scored = frameLevelScores(stretched, calibration, scoring);
+    expect(topJoints(scored.jointScores, 25, 1)[0]).toBe(14);
+    expect(scored.frameScores[25]!).toBeGreaterThan(calibration.thresholds.spike);
+  });
+
+  it('adaptive scoring does not flag a clip that is uniformly harder to reconstruct', () => {
+    const familiar = normalClip(120, 7);
+    const unfamiliar = { ...familiar, jointErrors: familiar.jointErrors.map((e) => 4 * e + 0.3), nll: familiar.nll.map((v) => v + 3) };
+    const adaptive = frameLevelScores(unfamiliar, calibration, scoring);
+    const absolute = frameLevelScores(unfamiliar, calibration, { ...scoring, adaptive: false });
+    const over = (s: Float32Array) => fractionOverThreshold(s, calibration.thresholds.frame);
+    expect(over(adaptive.frameScores)).toBeLessThan(0.1);
+    expect(over(absolute.frameScores)).toBeGreaterThan(0.9);
+  });
+
+  it('sequence score is the mean of the top 10% of frames', () => {
+    const scores = Array.from({ length: 50 }, (_, i) => i);
+    expect(sequenceScore(scores)).toBeCloseTo((49 + 48 + 47 + 46 + 45) / 5);
+  });
+});
+
+describe('clip rule', () => {
+  const thresholds = { frame: 1, sequence: 1, fraction: 0.1, spike: 5 };
+  it('flags a sustained deviation over 10% of frames', () => {
+    const scores = Array.from({ length: 100 }, (_, i) => (i < 12 ? 2 : 0));
+    expect(fractionOverThreshold(scores, 1)).toBeCloseTo(0.12);
+    expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: true, reason: 'sustained' });
+  });
+  it('flags a brief impossible spike that the fraction rule alone would miss', () => {
+    const scores = Array.from({ length: 100 }, (_, i) => (i === 50 ? 9 : 0));
+    expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: true, reason: 'spike', fraction: 0.01 });
+  });
+  it('lets isolated mild peaks pass', () => {
+    const scores = Array.from({ length: 100 }, (_, i) => (i % 20 === 0 ? 2 : 0));
+    expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: false, reason: 'none' });
+  });
+});
+
+describe('windows and batches', () => {
+  it('pads short windows and marks them invalid instead of repeating frames', () => {
+    const a = { frames: 3, features: new Float32Array(3 * FEATURE_SIZE).fill(1) };
+    const b = { frames: 5, features: new Float32Array(5 * FEATURE_SIZE).fill(2) };
+    const batch = packBatch([a, b]);
+    expect(batch.frames).toBe(5);
+    expect(Array.from(batch.valid)).toEqual([1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
+    expect(batch.features[3 * FEATURE_SIZE]).toBe(0);
+  });
+  it('covers long clips with half-overlapping windows, each frame owned by its most central window', () => {
+    const { starts, owner } = windowPlan(600, 250);
+    expect(starts).toEqual([0, 125, 250, 350]);
+    expect(owner[10]).toBe(0);
+    expect(owner[200]).toBe(1);
+    expect(owner[599]).toBe(3);
+    for (let t = 0; t < 600; t++) {
+      const s = starts[owner[t]!]!;
+      expect(t >= s && t < s + 250).toBe(true);
+    }
+    expect(windowPlan(117, 250).starts).toEqual([0]);
+  });
+});
