@@ -5,7 +5,7 @@ import { initBackend } from '../src/model/backend.js';
 import { loadModel } from '../src/model/model-dir.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { MotionScorer } from '../src/model/scorer.js';
-import { topJoints } from '../src/model/scoring.js';
+import { topKJoints } from '../src/model/scoring.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly, type AnomalyKind } from '../src/synth/anomalies.js';
 import { loadBvhFile } from '../src/train/dataset.js';
@@ -58,15 +58,16 @@ describe('detection with the shipped default model', () => {
       return s / (to - from);
     };
     for (let j = 0; j < J; j++) if (j !== hand) expect(rise(hand)).toBeGreaterThan(rise(j));
+    // ...and by more than its own clean error: the error at least doubles, familiar motion or not.
     let cleanHand = 0;
     for (let t = from; t < to; t++) cleanHand += clean!.jointErrors[t * J + hand]!;
-    expect(rise(hand)).toBeGreaterThan((3 * cleanHand) / (to - from));
+    expect(rise(hand)).toBeGreaterThan(cleanHand / (to - from));
   });
 
   it('a joint displaced for a while is the top joint by joint score (reconstruction + rigid-skeleton prior)', async () => {
     const hand = jointIndex('LeftHand');
     const [scores] = await scorer.scoreClips([displaceHand(30, 50)]);
-    for (let t = 30; t < 50; t++) expect(topJoints(scores!.jointScores, t, 1)[0]).toBe(hand);
+    for (let t = 30; t < 50; t++) expect(topKJoints(scores!.jointScores, J, t, 1)[0]).toBe(hand);
   });
 
   const kinds: AnomalyKind[] = ['spikePop', 'limbSwap', 'impossibleAngle', 'teleport', 'boneStretch', 'ikFlip', 'trackingJitter', 'mirroredPose'];

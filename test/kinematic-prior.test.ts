@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boneLengthDeviations, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { boneLengthDeviations, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
 import { createMotion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
@@ -74,5 +74,12 @@ describe('joint-limit prior', () => {
     const violations = jointLimitViolations(createMotion(30, walk.jointNames, positions));
     expect(violations[15 * J + jointIndex('Neck')]!).toBeGreaterThan(4);
     expect(violations[5 * J + jointIndex('Neck')]!).toBe(0);
+  });
+});
+
+describe('dominant bone length', () => {
+  it('is the length most frames agree on, even when a fault covers most of the window', () => {
+    const lengths = Float64Array.from({ length: 100 }, (_, t) => (t < 35 ? 0.4 + 0.0005 * Math.sin(t) : 0.25 + 0.3 * ((t * 7) % 10) / 10));
+    expect(dominantLength(lengths)).toBeCloseTo(0.4, 2);
   });
 });

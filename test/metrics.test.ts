@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { localisationRate, rates, rocAuc, summarise, topKHit, topKJoints } from '../src/eval/metrics.js';
+import { topKJoints } from '../src/model/scoring.js';
+import { localisationRate, rates, rocAuc, summarise, topKHit } from '../src/eval/metrics.js';
 
 /** O(n^2) reference: P(pos > neg) + 0.5 P(pos = neg). */
 function bruteAuc(scores: number[], labels: number[]): number {

@@ -4,7 +4,7 @@ import { calibrate } from '../src/model/calibration.js';
 import { decideClip, fractionOverThreshold } from '../src/model/clip-rule.js';
 import { FEATURE_SIZE } from '../src/model/normalise.js';
 import { presetByName } from '../src/model/presets.js';
-import { frameLevelScores, sequenceScore, topJoints } from '../src/model/scoring.js';
+import { frameLevelScores, sequenceScore, topKJoints } from '../src/model/scoring.js';
 import { percentile, robustScale } from '../src/model/stats.js';
 import type { RawClipTerms } from '../src/model/types.js';
 
@@ -56,7 +56,7 @@ describe('scores and calibration', () => {
     // (adaptive standardisation still sees 10 of 100 frames as a deviation from the clip's own level)
     const clean = frameLevelScores(clip, calibration, scoring);
     const scored = frameLevelScores(bad, calibration, scoring);
-    expect(topJoints(scored.jointScores, 45, 3)[0]).toBe(8);
+    expect(topKJoints(scored.jointScores, J, 45, 3)[0]).toBe(8);
     expect(scored.frameScores[45]!).toBeGreaterThan(clean.frameScores[45]! + 1);
   });
 
@@ -65,7 +65,7 @@ describe('scores and calibration', () => {
     const stretched = { ...clip, boneDeviations: clip.boneDeviations.slice() };
     for (let t = 20; t < 30; t++) stretched.boneDeviations[t * J + 14] = 0.04; // a 20% longer shin
     const scored = frameLevelScores(stretched, calibration, scoring);
-    expect(topJoints(scored.jointScores, 25, 1)[0]).toBe(14);
+    expect(topKJoints(scored.jointScores, J, 25, 1)[0]).toBe(14);
     expect(scored.frameScores[25]!).toBeGreaterThan(calibration.thresholds.spike);
   });
 
@@ -124,3 +124,4 @@ describe('windows and batches', () => {
     expect(windowPlan(117, 250).starts).toEqual([0]);
   });
 });
+

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Motion } from '../model/motion.js';
 import type { MotionScorer } from '../model/scorer.js';
-import { topJoints } from '../model/scoring.js';
+import { topKJoints } from '../model/scoring.js';
 import { CANONICAL_JOINTS } from '../model/skeleton.js';
 import type { ClipScores } from '../model/types.js';
 import { ANOMALY_DESCRIPTIONS, ANOMALY_KINDS, injectAnomaly, type AnomalyKind } from '../synth/anomalies.js';
@@ -21,12 +21,14 @@ const BARS = ' ▁▂▃▄▅▆▇█';
 /** One character per frame group: the frame-score strip of the paper's figure 6, in a terminal. */
 export function scoreStrip(scores: Float32Array, threshold: number, width = 60): string {
   const step = Math.max(1, Math.ceil(scores.length / width));
-  const top = Math.max(threshold * 2, ...scores);
+  // Log scale around the threshold: the threshold sits mid-height, 10x it fills the bar,
+  // so one huge peak does not flatten everything else.
+  const height = (x: number): number => Math.log1p(Math.max(0, x) / threshold) / Math.log1p(10);
   let strip = '';
   for (let i = 0; i < scores.length; i += step) {
     let peak = -Infinity;
     for (let k = i; k < Math.min(scores.length, i + step); k++) peak = Math.max(peak, scores[k]!);
-    const level = Math.max(0, Math.min(BARS.length - 1, Math.round((peak / top) * (BARS.length - 1))));
+    const level = Math.max(0, Math.min(BARS.length - 1, Math.round(height(peak) * (BARS.length - 1))));
     strip += peak > threshold ? `\u001b[31m${BARS[level]}\u001b[0m` : BARS[level];
   }
   return strip;
@@ -44,7 +46,7 @@ async function demoClip(file: string | undefined): Promise<{ name: string; motio
 
 function summary(label: string, scores: ClipScores): string {
   const peak = scores.frameScores.indexOf(scores.clip.maxFrameScore);
-  const joints = topJoints(scores.jointScores, Math.max(0, peak), 3).map((j) => CANONICAL_JOINTS[j]);
+  const joints = topKJoints(scores.jointScores, CANONICAL_JOINTS.length, Math.max(0, peak), 3).map((j) => CANONICAL_JOINTS[j]);
   return [
     `${label.padEnd(10)} ${scoreStrip(scores.frameScores, scores.thresholds.frame)}`,
     `${''.padEnd(10)} sequence score ${scores.sequenceScore.toFixed(2)} (threshold ${scores.thresholds.sequence.toFixed(2)}), ` +

@@ -3,6 +3,7 @@
  * localisation (did the detector blame the right joints?) and plain summaries.
  * All pure; labels are "positive" when truthy (true or a non-zero number).
  */
+import { topKJoints } from '../model/scoring.js';
 import { mean, percentile } from '../model/stats.js';
 
 function isPositive(label: number | boolean): boolean {
@@ -96,28 +97,6 @@ export function rates(scores: ArrayLike<number>, labels: ArrayLike<number | bool
     tn,
     fn,
   };
-}
-
-/**
- * Indices of the k highest-scoring joints of one frame, highest first. Ties go to the lower
- * joint index and NaN ranks below everything, so the answer is deterministic.
- */
-export function topKJoints(jointScores: ArrayLike<number>, jointCount: number, frame: number, k: number): number[] {
-  const frames = Math.floor(jointScores.length / jointCount);
-  if (!(jointCount > 0) || jointScores.length % jointCount !== 0) {
-    throw new Error(`jointScores length ${jointScores.length} is not a multiple of ${jointCount} joints`);
-  }
-  if (!Number.isInteger(frame) || frame < 0 || frame >= frames) {
-    throw new Error(`frame ${frame} out of range [0, ${frames})`);
-  }
-  const base = frame * jointCount;
-  const value = (j: number): number => {
-    const v = jointScores[base + j]!;
-    return Number.isNaN(v) ? -Infinity : v;
-  };
-  const order = Array.from({ length: jointCount }, (_, j) => j);
-  order.sort((a, b) => value(b) - value(a) || a - b);
-  return order.slice(0, Math.max(0, Math.min(k, jointCount)));
 }
 
 /** True when any of the top-k joints of `frame` (jointScores is T x J) is one of targetJoints. */

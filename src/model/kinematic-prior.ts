@@ -11,7 +11,32 @@ import type { Motion } from './motion.js';
 import { headingYaw } from './normalise.js';
 import { PARENT_INDEX, type JointName } from './skeleton.js';
 
-/** T x J: squared relative deviation of each bone's length from its median over the window (0 for the root). */
+/** Relative half-width of the band of lengths that count as "the same" bone length. */
+const LENGTH_TOLERANCE = 0.01;
+
+/**
+ * The avatar's own bone length: the centre of the densest +-1% band of the window's lengths.
+ * A real bone keeps one length, so its frames pile up in one narrow band, while a fault
+ * (a swap, a pop, jitter) scatters lengths; unlike the median this holds even when the
+ * fault covers more than half the window.
+ */
+export function dominantLength(lengths: Float64Array): number {
+  const sorted = Float64Array.from(lengths).sort();
+  let best = 0;
+  let bestFrom = 0;
+  let bestTo = 0;
+  for (let from = 0, to = 0; from < sorted.length; from++) {
+    while (to < sorted.length && sorted[to]! <= sorted[from]! * (1 + 2 * LENGTH_TOLERANCE)) to++;
+    if (to - from > best) {
+      best = to - from;
+      bestFrom = from;
+      bestTo = to;
+    }
+  }
+  return sorted[(bestFrom + bestTo - 1) >> 1]!;
+}
+
+/** T x J: squared relative deviation of each bone's length from the avatar's own length (0 for the root). */
 export function boneLengthDeviations(motion: Motion): Float32Array {
   const J = motion.jointNames.length;
   const T = motion.frameCount;
@@ -26,8 +51,7 @@ export function boneLengthDeviations(motion: Motion): Float32Array {
       const b = (t * J + parent) * 3;
       lengths[t] = Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
     }
-    // The median over the window is the avatar's own bone length: a fault over part of it cannot move it.
-    const reference = Float64Array.from(lengths).sort()[T >> 1]!;
+    const reference = dominantLength(lengths);
     if (!(reference > 1e-6)) continue;
     for (let t = 0; t < T; t++) out[t * J + j] = (lengths[t]! / reference - 1) ** 2;
   }

@@ -131,11 +131,24 @@ export function sequenceScore(frameScores: ArrayLike<number>, topFraction = 0.1)
   return s / k;
 }
 
-/** Indices of the k joints with the highest scores in frame t. */
-export function topJoints(jointScores: Float32Array, t: number, k: number): number[] {
-  const row = Array.from(jointScores.subarray(t * J, (t + 1) * J), (score, j) => ({ score, j }));
-  return row
-    .sort((a, b) => b.score - a.score)
-    .slice(0, k)
-    .map((e) => e.j);
+/**
+ * Indices of the k highest-scoring joints of one frame, highest first. Ties go to the lower
+ * joint index and NaN ranks below everything, so the answer is deterministic.
+ */
+export function topKJoints(jointScores: ArrayLike<number>, jointCount: number, frame: number, k: number): number[] {
+  const frames = Math.floor(jointScores.length / jointCount);
+  if (!(jointCount > 0) || jointScores.length % jointCount !== 0) {
+    throw new Error(`jointScores length ${jointScores.length} is not a multiple of ${jointCount} joints`);
+  }
+  if (!Number.isInteger(frame) || frame < 0 || frame >= frames) {
+    throw new Error(`frame ${frame} out of range [0, ${frames})`);
+  }
+  const base = frame * jointCount;
+  const value = (j: number): number => {
+    const v = jointScores[base + j]!;
+    return Number.isNaN(v) ? -Infinity : v;
+  };
+  const order = Array.from({ length: jointCount }, (_, j) => j);
+  order.sort((a, b) => value(b) - value(a) || a - b);
+  return order.slice(0, Math.max(0, Math.min(k, jointCount)));
 }
