@@ -55,7 +55,7 @@ export interface EvaluationReport {
   /** Clip AUC of anomalies against unseen-motion normal clips. */
   readonly clipAucVsUnseen: number;
   readonly top3Localisation: number;
-  readonly baselines: Readonly<Record<string, { clipAuc: number; frameAuc: number }>>;
+  readonly baselines: Readonly<Record<string, { clipAuc: number; frameAuc: number; clipAucVsUnseen: number }>>;
   readonly perKind: readonly KindResult[];
   readonly thresholds: ClipScores['thresholds'];
 }
@@ -147,11 +147,13 @@ export async function evaluate(input: EvaluationInput): Promise<EvaluationReport
       baselineClipAuc,
     };
   });
-  const baselines: Record<string, { clipAuc: number; frameAuc: number }> = {};
+  const baselines: Record<string, { clipAuc: number; frameAuc: number; clipAucVsUnseen: number }> = {};
   for (const b of input.baselines) {
+    const sequence = (s: Scored): number => s.baseline[b.name]!.sequence;
     baselines[b.name] = {
-      clipAuc: clipAucOf(bad, normal, (s) => s.baseline[b.name]!.sequence),
+      clipAuc: clipAucOf(bad, normal, sequence),
       frameAuc: frameAucOf([...bad, ...normal], (s) => s.baseline[b.name]!.frames),
+      clipAucVsUnseen: unseen.length ? clipAucOf(bad, unseen, sequence) : Number.NaN,
     };
   }
   const flagged = (clips: readonly Scored[]): number => clips.filter((c) => c.scores.clip.anomalous).length / Math.max(1, clips.length);
@@ -193,7 +195,7 @@ export function reportMarkdown(report: EvaluationReport): string {
     `| clip-rule recall | ${pct(report.recall)} | ${baselineNames.map(() => '').join(' | ')} |`,
     `| false positives, held-out normal | ${pct(report.falsePositiveRate)} | ${baselineNames.map(() => '').join(' | ')} |`,
     `| false positives, unseen motion | ${pct(report.unseenFalsePositiveRate)} | ${baselineNames.map(() => '').join(' | ')} |`,
-    `| clip AUC vs unseen motion | ${num(report.clipAucVsUnseen)} | ${baselineNames.map(() => '').join(' | ')} |`,
+    `| clip AUC vs unseen motion | ${num(report.clipAucVsUnseen)} | ${baselineNames.map((n) => num(report.baselines[n]!.clipAucVsUnseen)).join(' | ')} |`,
     `| top-3 joints on the faulty limb | ${pct(report.top3Localisation)} | ${baselineNames.map(() => '').join(' | ')} |`,
     '',
     '| kind | clips | clip AUC | frame AUC | recall | top-3 on limb | ' + baselineNames.map((n) => `${n} clip AUC`).join(' | ') + ' |',
