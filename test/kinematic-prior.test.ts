@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boneLengthDeviations, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { accelerations, boneLengthDeviations, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
 import { createMotion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
@@ -81,5 +81,18 @@ describe('dominant bone length', () => {
   it('is the length most frames agree on, even when a fault covers most of the window', () => {
     const lengths = Float64Array.from({ length: 100 }, (_, t) => (t < 35 ? 0.4 + 0.0005 * Math.sin(t) : 0.25 + 0.3 * ((t * 7) % 10) / 10));
     expect(dominantLength(lengths)).toBeCloseTo(0.4, 2);
+  });
+});
+
+describe('temporal prior (accelerations)', () => {
+  const walk = walkerMotion({ frames: 90 });
+  it('spikes on a teleport and on a freeze that catches up, not on smooth walking', () => {
+    const smooth = accelerations(walk, 1.4);
+    const teleport = injectAnomaly(walk, { kind: 'teleport', seed: 3, startFrame: 40, frameCount: 20 });
+    const jump = accelerations(teleport.motion, 1.4);
+    const hips = jointIndex('Hips');
+    const peak = (a: Float32Array, from: number, to: number): number => Math.max(...Array.from({ length: to - from }, (_, i) => a[(from + i) * J + hips]!));
+    expect(peak(jump, 38, 43)).toBeGreaterThan(20 * peak(smooth, 0, 90));
+    expect(peak(jump, 45, 55)).toBeCloseTo(peak(smooth, 45, 55), 3);
   });
 });

@@ -21,13 +21,16 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
   const nll: number[] = [];
   const perJoint: number[][] = Array.from({ length: J }, () => []);
   const perBone: number[][] = Array.from({ length: J }, () => []);
+  const perAcceleration: number[][] = Array.from({ length: J }, () => []);
   for (const clip of clips) {
     nll.push(...clip.nll);
     for (let i = 0; i < clip.jointErrors.length; i++) {
       perJoint[i % J]!.push(clip.jointErrors[i]!);
       perBone[i % J]!.push(clip.boneDeviations[i]!);
+      perAcceleration[i % J]!.push(clip.accelerations[i]!);
     }
   }
+  const accelerations = perAcceleration.map((v) => robustScale(v));
   const joints = perJoint.map((v) => robustScale(v));
   // Float32 noise makes even a perfect skeleton's bones vary by ~1e-7: floor the spread above it.
   const bones = perBone.map((v) => {
@@ -35,8 +38,10 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
     return { center: scale.center, spread: Math.max(scale.spread, MIN_BONE_SPREAD) };
   });
   const recon: number[] = [];
-  for (const clip of clips) recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones }, adaptive), clip.frameCount));
-  const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges };
+  for (const clip of clips) {
+    recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, adaptive, scoring.temporalPrior ?? false), clip.frameCount));
+  }
+  const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges, accelerations };
   const frameScores: number[] = [];
   const sequenceScores: number[] = [];
   const peaks: number[] = [];

@@ -5,6 +5,8 @@
  *    length (broken by stretch, tracking pops, snaps, swaps, jitter).
  *  - Joints have anatomical limits: elbows and knees bend one way and not fully back,
  *    necks and spines bend only so far (broken by IK flips, impossible angles).
+ *  - Joints move continuously: an acceleration spike far beyond the avatar's own is a
+ *    freeze that catches up, a jump-cut or a teleport (judged adaptively in scoring.ts).
  * Pure.
  */
 import type { Motion } from './motion.js';
@@ -123,5 +125,31 @@ export function jointLimitViolations(motion: Motion): Float32Array {
       out[t * J + l.j] = beyond / LIMIT_DEGREES_PER_UNIT;
     }
   }
+  return out;
+}
+
+/**
+ * T x J: each joint's acceleration magnitude (central second difference, frame 0 and T-1
+ * copy their neighbours), in skeleton scales per second squared. A tracking freeze that
+ * catches up, a jump-cut or a teleport is a spike here however the avatar moves; it is
+ * judged against the avatar's own accelerations (adaptively), so fast motion is not a fault.
+ */
+export function accelerations(motion: Motion, scale: number): Float32Array {
+  const J = motion.jointNames.length;
+  const T = motion.frameCount;
+  const p = motion.positions;
+  const out = new Float32Array(T * J);
+  if (T < 3) return out;
+  const k = (motion.fps * motion.fps) / scale;
+  for (let t = 1; t < T - 1; t++) {
+    for (let j = 0; j < J; j++) {
+      const a = ((t - 1) * J + j) * 3;
+      const b = (t * J + j) * 3;
+      const c = ((t + 1) * J + j) * 3;
+      out[t * J + j] = k * Math.hypot(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
+    }
+  }
+  out.copyWithin(0, J, 2 * J);
+  out.copyWithin((T - 1) * J, (T - 2) * J, (T - 1) * J);
   return out;
 }

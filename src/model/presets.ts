@@ -24,6 +24,7 @@ const SCORING: ScoringConfig = {
   scoringMaskPattern: 'cells',
   adaptive: true,
   edgeCorrection: false,
+  temporalPrior: true,
 };
 
 /** The paper's configuration (section 5.1): d=512, 6 layers, 8 heads, full attention over T=250. */

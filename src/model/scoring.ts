@@ -54,16 +54,26 @@ function standardise(value: number, scale: TermScale): number {
  * while a deviation from how well this avatar's motion is explained is. Otherwise:
  * against normal validation data. Bone deviations are always judged against normal data.
  */
-export function jointDeviations(terms: RawClipTerms, scales: Pick<Calibration, 'joints' | 'bones'>, adaptive: boolean): Float32Array {
+/** Acceleration spikes count only beyond this many adaptive units: ordinary jerky motion adds nothing. */
+export const TEMPORAL_MARGIN = 3;
+
+export function jointDeviations(
+  terms: RawClipTerms,
+  scales: Pick<Calibration, 'joints' | 'bones' | 'accelerations'>,
+  adaptive: boolean,
+  temporalPrior = false,
+): Float32Array {
   const T = terms.frameCount;
   const out = new Float32Array(T * J);
   for (let j = 0; j < J; j++) {
     const scale = adaptive ? adaptiveScale(column(terms.jointErrors, j, T), scales.joints[j]!) : scales.joints[j]!;
     const bone = scales.bones[j]!;
+    const acceleration = temporalPrior && scales.accelerations ? adaptiveScale(column(terms.accelerations, j, T), scales.accelerations[j]!) : null;
     for (let t = 0; t < T; t++) {
-      // The rigid-skeleton prior only ever adds evidence: a bone as long as usual says nothing.
+      // The priors only ever add evidence: a bone as long as usual says nothing.
       const boneTerm = Math.max(0, standardise(terms.boneDeviations[t * J + j]!, bone));
-      out[t * J + j] = standardise(terms.jointErrors[t * J + j]!, scale) + boneTerm + terms.limitViolations[t * J + j]!;
+      const temporalTerm = acceleration ? Math.max(0, standardise(terms.accelerations[t * J + j]!, acceleration) - TEMPORAL_MARGIN) : 0;
+      out[t * J + j] = standardise(terms.jointErrors[t * J + j]!, scale) + boneTerm + terms.limitViolations[t * J + j]! + temporalTerm;
     }
   }
   return out;
@@ -94,8 +104,8 @@ export interface FrameLevelScores {
   readonly jointScores: Float32Array;
 }
 
-type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'edges'>;
-type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection'>;
+type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'edges' | 'accelerations'>;
+type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection' | 'temporalPrior'>;
 
 /**
  * Eq. 5 on standardised terms: S_t = alpha * z(recon_t) + beta * z(nll_t), and per joint
@@ -105,7 +115,7 @@ export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardis
   const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
   const T = terms.frameCount;
   const adaptive = scoring.adaptive ?? true;
-  const deviations = jointDeviations(terms, calibration, adaptive);
+  const deviations = jointDeviations(terms, calibration, adaptive, scoring.temporalPrior ?? false);
   const recon = frameReconstruction(deviations, T);
   const nll = nllDeviations(terms, calibration.nll, adaptive);
   const frameScores = new Float32Array(T);
