@@ -25,11 +25,6 @@ export function packBatch(windows: readonly FeatureWindow[]): WindowBatch {
   return { batch: windows.length, frames, features, valid };
 }
 
-/** Window [start, start+frames) of a clip's features. */
-export function cropFeatures(features: Float32Array, start: number, frames: number): FeatureWindow {
-  return { frames, features: features.subarray(start * FEATURE_SIZE, (start + frames) * FEATURE_SIZE) };
-}
-
 /**
  * Covers a clip of `total` frames with windows of at most `size` frames, overlapping by
  * half. Each frame is owned by the window in which it sits farthest from an edge, so

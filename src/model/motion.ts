@@ -12,10 +12,6 @@ export interface Motion {
   readonly positions: Float32Array;
 }
 
-export function jointCount(motion: Motion): number {
-  return motion.jointNames.length;
-}
-
 export function createMotion(fps: number, jointNames: readonly JointName[], positions: Float32Array): Motion {
   const stride = jointNames.length * 3;
   if (stride === 0 || positions.length % stride !== 0) {
@@ -23,15 +19,4 @@ export function createMotion(fps: number, jointNames: readonly JointName[], posi
   }
   if (!(fps > 0)) throw new Error(`fps must be positive, got ${fps}`);
   return { fps, jointNames, frameCount: positions.length / stride, positions };
-}
-
-/** Copy of frames [start, end). */
-export function sliceMotion(motion: Motion, start: number, end: number): Motion {
-  const stride = motion.jointNames.length * 3;
-  return {
-    fps: motion.fps,
-    jointNames: motion.jointNames,
-    frameCount: end - start,
-    positions: motion.positions.slice(start * stride, end * stride),
-  };
 }
