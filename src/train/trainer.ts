@@ -169,7 +169,10 @@ interface Run {
   checkpoint(phase: 'mae' | 'flow', epoch: number, optimizer: tf.Optimizer): Promise<void>;
 }
 
-function finishEpoch(run: Run, bar: ProgressBar | null, record: EpochRecord, fields: Record<string, string>): void {
+/** Records an epoch, checkpoints it, then reports it (a crash after the report loses nothing). */
+async function endEpoch(run: Run, bar: ProgressBar | null, record: EpochRecord, optimizer: tf.Optimizer, fields: Record<string, string>): Promise<void> {
+  run.history.push(record);
+  await run.checkpoint(record.phase, record.epoch - 1, optimizer);
   bar?.finish(fields);
   if (!bar) run.log(`${record.phase} epoch ${record.epoch}: ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' ')}`);
 }
@@ -239,9 +242,7 @@ async function trainMaskedAutoencoder(run: Run, start: number, workers: number, 
         learningRate: lr,
         framesPerSecond: (frames / (performance.now() - t0)) * 1000,
       };
-      run.history.push(record);
-      await run.checkpoint('mae', epoch, optimizer);
-      finishEpoch(run, bar, record, { loss: record.trainLoss.toFixed(4), val: record.validationLoss.toFixed(4), 'frames/s': record.framesPerSecond.toFixed(0) });
+      await endEpoch(run, bar, record, optimizer, { loss: record.trainLoss.toFixed(4), val: record.validationLoss.toFixed(4), 'frames/s': record.framesPerSecond.toFixed(0) });
     }
   } finally {
     await parallel?.close();
@@ -375,9 +376,7 @@ async function trainFlow(run: Run, start: number): Promise<void> {
       learningRate: lr,
       framesPerSecond: (lossCount / (performance.now() - t0)) * 1000,
     };
-    run.history.push(record);
-    await run.checkpoint('flow', epoch, optimizer);
-    finishEpoch(run, bar, record, { nll: record.trainLoss.toFixed(4), val: record.validationLoss.toFixed(4) });
+    await endEpoch(run, bar, record, optimizer, { nll: record.trainLoss.toFixed(4), val: record.validationLoss.toFixed(4) });
   }
 }
 
