@@ -6,7 +6,6 @@
  * The generator is a tool, not the judge: these figures guide, they do not prove.
  */
 import type { Motion } from '../model/motion.js';
-import type { MotionScorer } from '../model/scorer.js';
 import { sequenceScore } from '../model/scoring.js';
 import { CANONICAL_JOINTS, LIMB_OF_JOINT, type Limb } from '../model/skeleton.js';
 import type { ClipScores } from '../model/types.js';
@@ -19,8 +18,13 @@ export interface NamedMotion {
   readonly motion: Motion;
 }
 
+/** What evaluation needs of a detector: clip-level results for whole clips (offline, or replayed online). */
+export interface ClipScorer {
+  scoreClips(motions: readonly Motion[]): Promise<ClipScores[]>;
+}
+
 export interface EvaluationInput {
-  readonly scorer: MotionScorer;
+  readonly scorer: ClipScorer;
   /** Held-out normal clips: never trained or calibrated on. Anomalies are injected into copies of them. */
   readonly heldOut: readonly NamedMotion[];
   /** Normal clips of motion the model never saw (e.g. a motion left out of training). */

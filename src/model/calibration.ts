@@ -7,10 +7,28 @@ import { frameLevelScores, frameReconstruction, jointDeviations, sequenceScore }
 import { peakScore } from './clip-rule.js';
 import { correctEdges, fitEdgeProfile } from './edges.js';
 import { percentile, robustScale } from './stats.js';
-import type { Calibration, RawClipTerms, ScoringConfig } from './types.js';
+import type { Calibration, RawClipTerms, ScoringConfig, Thresholds } from './types.js';
 
 /** Smallest spread of a squared relative bone-length deviation: a 0.3% length change is one unit. */
 const MIN_BONE_SPREAD = 1e-5;
+
+/** Thresholds at the configured percentiles of normal frame scores, sequence scores and clip peaks. */
+export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scoring: ScoringConfig): Thresholds {
+  const frameScores: number[] = [];
+  const sequenceScores: number[] = [];
+  const peaks: number[] = [];
+  for (const scores of frameScoresPerClip) {
+    for (const v of scores) frameScores.push(v);
+    sequenceScores.push(sequenceScore(scores));
+    peaks.push(peakScore(scores));
+  }
+  return {
+    frame: percentile(frameScores, scoring.framePercentile),
+    sequence: percentile(sequenceScores, scoring.sequencePercentile),
+    fraction: scoring.fractionThreshold,
+    spike: percentile(peaks, scoring.spikePercentile),
+  };
+}
 
 export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringConfig): Calibration {
   if (rawClips.length === 0) throw new Error('calibration needs at least one normal validation clip');
@@ -42,24 +60,11 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
     recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, adaptive, scoring.temporalPrior ?? false), clip.frameCount));
   }
   const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges, accelerations };
-  const frameScores: number[] = [];
-  const sequenceScores: number[] = [];
-  const peaks: number[] = [];
-  for (const clip of rawClips) {
-    const { frameScores: scores } = frameLevelScores(clip, standardisation, scoring);
-    frameScores.push(...scores);
-    sequenceScores.push(sequenceScore(scores));
-    peaks.push(peakScore(scores));
-  }
+  const scores = rawClips.map((clip) => frameLevelScores(clip, standardisation, scoring).frameScores);
   return {
     ...standardisation,
-    thresholds: {
-      frame: percentile(frameScores, scoring.framePercentile),
-      sequence: percentile(sequenceScores, scoring.sequencePercentile),
-      fraction: scoring.fractionThreshold,
-      spike: percentile(peaks, scoring.spikePercentile),
-    },
+    thresholds: thresholdsFor(scores, scoring),
     validationClips: clips.length,
-    validationFrames: frameScores.length,
+    validationFrames: scores.reduce((n, s) => n + s.length, 0),
   };
 }

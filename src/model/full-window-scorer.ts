@@ -6,43 +6,13 @@
  * incremental scorer to measure the difference.
  */
 import { createMotion } from './motion.js';
+import { PositionHistory } from './position-history.js';
 import type { MotionScorer } from './scorer.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
 import type { AvatarFrames, AvatarScores, StreamingScorer } from './streaming-scorer.js';
 import type { Thresholds } from './types.js';
 
 const J = CANONICAL_JOINTS.length;
-
-/** The last `capacity` frames of one avatar, oldest first when read. */
-class PositionHistory {
-  private readonly data: Float32Array;
-  private length = 0;
-
-  constructor(private readonly capacity: number) {
-    this.data = new Float32Array(capacity * J * 3);
-  }
-
-  append(positions: Float32Array, frames: number): void {
-    const stride = J * 3;
-    if (frames >= this.capacity) {
-      this.data.set(positions.subarray((frames - this.capacity) * stride, frames * stride));
-      this.length = this.capacity;
-      return;
-    }
-    const keep = Math.min(this.length, this.capacity - frames);
-    this.data.copyWithin(0, (this.length - keep) * stride, this.length * stride);
-    this.data.set(positions.subarray(0, frames * stride), keep * stride);
-    this.length = keep + frames;
-  }
-
-  get frames(): number {
-    return this.length;
-  }
-
-  snapshot(): Float32Array {
-    return this.data.slice(0, this.length * J * 3);
-  }
-}
 
 export class FullWindowScorer implements StreamingScorer {
   readonly jointNames = CANONICAL_JOINTS;

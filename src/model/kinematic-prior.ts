@@ -38,26 +38,43 @@ export function dominantLength(lengths: Float64Array): number {
   return sorted[(bestFrom + bestTo - 1) >> 1]!;
 }
 
-/** T x J: squared relative deviation of each bone's length from the avatar's own length (0 for the root). */
-export function boneLengthDeviations(motion: Motion): Float32Array {
+function boneLength(p: Float32Array, J: number, t: number, j: number, parent: number): number {
+  const a = (t * J + j) * 3;
+  const b = (t * J + parent) * 3;
+  return Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
+}
+
+/** The avatar's own length of each bone (by child joint; 0 for the root) over the motion's frames. */
+export function boneReferenceLengths(motion: Motion): Float64Array {
   const J = motion.jointNames.length;
   const T = motion.frameCount;
-  const p = motion.positions;
-  const out = new Float32Array(T * J);
+  const refs = new Float64Array(J);
   const lengths = new Float64Array(T);
   for (let j = 0; j < J; j++) {
     const parent = PARENT_INDEX[j]!;
     if (parent < 0) continue;
-    for (let t = 0; t < T; t++) {
-      const a = (t * J + j) * 3;
-      const b = (t * J + parent) * 3;
-      lengths[t] = Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
-    }
-    const reference = dominantLength(lengths);
-    if (!(reference > 1e-6)) continue;
-    for (let t = 0; t < T; t++) out[t * J + j] = (lengths[t]! / reference - 1) ** 2;
+    for (let t = 0; t < T; t++) lengths[t] = boneLength(motion.positions, J, t, j, parent);
+    refs[j] = dominantLength(lengths);
+  }
+  return refs;
+}
+
+/** (to-from) x J: squared relative deviation of each bone's length from its reference length. */
+export function boneDeviationsAgainst(motion: Motion, references: Float64Array, from = 0, to = motion.frameCount): Float32Array {
+  const J = motion.jointNames.length;
+  const out = new Float32Array((to - from) * J);
+  for (let j = 0; j < J; j++) {
+    const parent = PARENT_INDEX[j]!;
+    const reference = references[j]!;
+    if (parent < 0 || !(reference > 1e-6)) continue;
+    for (let t = from; t < to; t++) out[(t - from) * J + j] = (boneLength(motion.positions, J, t, j, parent) / reference - 1) ** 2;
   }
   return out;
+}
+
+/** T x J: squared relative deviation of each bone's length from the avatar's own length (0 for the root). */
+export function boneLengthDeviations(motion: Motion): Float32Array {
+  return boneDeviationsAgainst(motion, boneReferenceLengths(motion));
 }
 
 interface JointLimit {
@@ -151,5 +168,26 @@ export function accelerations(motion: Motion, scale: number): Float32Array {
   }
   out.copyWithin(0, J, 2 * J);
   out.copyWithin((T - 1) * J, (T - 2) * J, (T - 1) * J);
+  return out;
+}
+
+/**
+ * Causal accelerations of frames [from, to), (to-from) x J: frame t's second difference uses
+ * t-2, t-1 and t (what has arrived), where the offline one is centred on t. Frames without
+ * two predecessors get 0: no evidence.
+ */
+export function causalAccelerations(motion: Motion, scale: number, from: number, to: number): Float32Array {
+  const J = motion.jointNames.length;
+  const p = motion.positions;
+  const out = new Float32Array((to - from) * J);
+  const k = (motion.fps * motion.fps) / scale;
+  for (let t = Math.max(from, 2); t < to; t++) {
+    for (let j = 0; j < J; j++) {
+      const a = ((t - 2) * J + j) * 3;
+      const b = ((t - 1) * J + j) * 3;
+      const c = (t * J + j) * 3;
+      out[(t - from) * J + j] = k * Math.hypot(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
+    }
+  }
   return out;
 }

@@ -57,12 +57,18 @@ export function positionCodes(frames: number, d: number): tf.Tensor2D {
   return tf.tensor2d(values, [frames, d]);
 }
 
+/** Frames a query attends to in local attention: r on each side, or r behind and itself when causal. */
+export function attentionOffsets(radius: number, causal: boolean): number {
+  return causal ? radius + 1 : 2 * radius + 1;
+}
+
 /**
- * Additive attention bias for local attention, [B, T, 1, 2r+1]: 0 where frame t may look
- * at frame t+o-r (inside the window and not padding), -1e9 elsewhere.
+ * Additive attention bias for local attention, [B, T, 1, offsets]: 0 where frame t may look
+ * at frame t+o-r (inside the window and not padding), -1e9 elsewhere. Causal attention
+ * looks only back (o <= r), so a frame's latent never depends on frames after it.
  */
-export function localAttentionBias(valid: Float32Array, batch: number, frames: number, radius: number): tf.Tensor4D {
-  const offsets = 2 * radius + 1;
+export function localAttentionBias(valid: Float32Array, batch: number, frames: number, radius: number, causal = false): tf.Tensor4D {
+  const offsets = attentionOffsets(radius, causal);
   const bias = new Float32Array(batch * frames * offsets);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < frames; t++) {
@@ -87,8 +93,40 @@ export interface AttentionShape {
   readonly batch: number;
   readonly frames: number;
   readonly heads: number;
-  /** null: full attention; otherwise frames on each side. */
+  /** null: full attention; otherwise frames on each side (behind only when causal). */
   readonly radius: number | null;
+  /**
+   * Look only back: a frame's latent then depends on its past alone, which is what lets
+   * the streaming path cache keys and values and pay only for new frames. Causal layers
+   * carry a learned bias per head and distance instead of absolute position codes, so a
+   * frame means the same wherever it sits in an endless stream.
+   */
+  readonly causal?: boolean;
+}
+
+/**
+ * Local attention over precomputed keys and values. q: [B,T,H,dh]; kAll/vAll: [B,T+offsets-1,H,dh]
+ * where query t sees rows t..t+offsets-1. Only the small score tensor [B,T,H,offsets] is
+ * ever concatenated or sliced; the big per-offset products are summed with addN
+ * (stack/unstack of them is slow on wasm).
+ */
+function localAttention(q: tf.Tensor4D, kAll: tf.Tensor4D, vAll: tf.Tensor4D, offsets: number, bias: tf.Tensor4D, relative: tf.Tensor | null): tf.Tensor {
+  const [B, T, H, dh] = q.shape;
+  const vShift: tf.Tensor[] = [];
+  const scoreColumns: tf.Tensor[] = [];
+  for (let o = 0; o < offsets; o++) {
+    const kShift = tf.slice(kAll, [0, o, 0, 0], [B, T, H, dh]);
+    vShift.push(tf.slice(vAll, [0, o, 0, 0], [B, T, H, dh]));
+    scoreColumns.push(tf.sum(tf.mul(q, kShift), -1, true));
+  }
+  let scores = tf.add(tf.concat(scoreColumns, 3), bias);
+  if (relative) scores = tf.add(scores, relative.reshape([1, 1, H, offsets]));
+  const weights = tf.softmax(scores);
+  return tf.addN(vShift.map((vs, o) => tf.mul(tf.slice(weights, [0, 0, 0, o], [B, T, H, 1]), vs)));
+}
+
+function relativeBias(params: ParamStore, name: string, heads: number, offsets: number): tf.Tensor {
+  return params.get(`${name}/relative`, [heads, offsets], 'zeros');
 }
 
 /** Multi-head self-attention over x [B*T, d]; bias from localAttentionBias or fullAttentionBias. */
@@ -102,9 +140,9 @@ export function selfAttention(
   const { batch: B, frames: T, heads: H, radius } = shape;
   const d = x.shape[1];
   const dh = d / H;
-  const q = tf.mul(dense(params, `${name}/q`, x, d), 1 / Math.sqrt(dh)).reshape([B, T, H, dh]);
-  const k = dense(params, `${name}/k`, x, d).reshape([B, T, H, dh]);
-  const v = dense(params, `${name}/v`, x, d).reshape([B, T, H, dh]);
+  const q = tf.mul(dense(params, `${name}/q`, x, d), 1 / Math.sqrt(dh)).reshape([B, T, H, dh]) as tf.Tensor4D;
+  const k = dense(params, `${name}/k`, x, d).reshape([B, T, H, dh]) as tf.Tensor4D;
+  const v = dense(params, `${name}/v`, x, d).reshape([B, T, H, dh]) as tf.Tensor4D;
   let context: tf.Tensor;
   if (radius === null) {
     const qh = tf.transpose(q, [0, 2, 1, 3]);
@@ -113,27 +151,16 @@ export function selfAttention(
     const weights = tf.softmax(tf.add(tf.matMul(qh, kh, false, true), bias));
     context = tf.transpose(tf.matMul(weights, vh), [0, 2, 1, 3]);
   } else {
-    // Only the small score tensor [B,T,H,2r+1] is ever concatenated or sliced; the big
-    // per-offset products are summed with addN (stack/unstack of them is slow on wasm).
-    const offsets = 2 * radius + 1;
+    const causal = shape.causal ?? false;
     const padding: [number, number][] = [
       [0, 0],
-      [radius, radius],
+      [radius, causal ? 0 : radius],
       [0, 0],
       [0, 0],
     ];
-    const kPad = tf.pad(k, padding);
-    const vPad = tf.pad(v, padding);
-    const vShift: tf.Tensor[] = [];
-    const scoreColumns: tf.Tensor[] = [];
-    for (let o = 0; o < offsets; o++) {
-      const kShift = tf.slice(kPad, [0, o, 0, 0], [B, T, H, dh]);
-      vShift.push(tf.slice(vPad, [0, o, 0, 0], [B, T, H, dh]));
-      scoreColumns.push(tf.sum(tf.mul(q, kShift), -1, true));
-    }
-    const weights = tf.softmax(tf.add(tf.concat(scoreColumns, 3), bias));
-    const parts = vShift.map((vs, o) => tf.mul(tf.slice(weights, [0, 0, 0, o], [B, T, H, 1]), vs));
-    context = tf.addN(parts);
+    const offsets = attentionOffsets(radius, causal);
+    const relative = causal ? relativeBias(params, name, H, offsets) : null;
+    context = localAttention(q, tf.pad(k, padding), tf.pad(v, padding), offsets, bias, relative);
   }
   return dense(params, `${name}/out`, context.reshape([B * T, d]) as tf.Tensor2D, d);
 }
@@ -150,4 +177,72 @@ export function encoderLayer(
   const attended = tf.add(x, selfAttention(params, `${name}/attn`, layerNorm(params, `${name}/ln1`, x), shape, bias)) as tf.Tensor2D;
   const hidden = gelu(dense(params, `${name}/ffn1`, layerNorm(params, `${name}/ln2`, attended), ffnUnits)) as tf.Tensor2D;
   return tf.add(attended, dense(params, `${name}/ffn2`, hidden, x.shape[1])) as tf.Tensor2D;
+}
+
+/**
+ * Keys and values of the last `radius` frames of one causal layer, [N, radius+n, d] each,
+ * the last n rows zero: room for the new frames' (an add of the padded new rows is twice
+ * as fast as a concat on wasm).
+ */
+export interface AttentionCache {
+  readonly keys: tf.Tensor3D;
+  readonly values: tf.Tensor3D;
+}
+
+/**
+ * One causal encoder layer over only the NEW frames of N streams: x [N*n, d] and the
+ * cached keys/values of each stream's previous `radius` frames. Gives exactly what
+ * encoderLayer gives for those frames over the whole stream, at a cost that grows with n.
+ * Attention here is a small batched matMul over radius+n keys (no shifted slices: on wasm
+ * a slice of a 4D tensor runs in JS). bias [N, 1, n, radius+n] marks which cached and
+ * new frames each new frame may see; relative [1, H, n, radius+n] is the learned
+ * per-distance bias laid out for these positions (streamRelativeBias).
+ * Returns the layer output and the new frames' keys and values, [N*n, d] each.
+ */
+export function encoderLayerStep(
+  params: ParamStore,
+  name: string,
+  x: tf.Tensor2D,
+  cache: AttentionCache,
+  bias: tf.Tensor4D,
+  relative: tf.Tensor4D,
+  shape: { readonly streams: number; readonly frames: number; readonly heads: number; readonly radius: number },
+  ffnUnits: number,
+): { output: tf.Tensor2D; keys: tf.Tensor2D; values: tf.Tensor2D } {
+  const { streams: N, frames: n, heads: H, radius: r } = shape;
+  const d = x.shape[1];
+  const dh = d / H;
+  const a = `${name}/attn`;
+  const normed = layerNorm(params, `${name}/ln1`, x);
+  const q = tf.transpose(tf.mul(dense(params, `${a}/q`, normed, d), 1 / Math.sqrt(dh)).reshape([N, n, H, dh]), [0, 2, 1, 3]);
+  const newKeys = dense(params, `${a}/k`, normed, d);
+  const newValues = dense(params, `${a}/v`, normed, d);
+  const heads = (cached: tf.Tensor3D, fresh: tf.Tensor2D): tf.Tensor =>
+    tf.transpose(tf.add(cached, tf.pad(fresh.reshape([N, n, d]), [[0, 0], [r, 0], [0, 0]])).reshape([N, r + n, H, dh]), [0, 2, 1, 3]);
+  const k = heads(cache.keys, newKeys);
+  const v = heads(cache.values, newValues);
+  const weights = tf.softmax(tf.add(tf.add(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), bias), relative));
+  const context = tf.transpose(tf.matMul(weights, v as tf.Tensor4D), [0, 2, 1, 3]).reshape([N * n, d]) as tf.Tensor2D;
+  const attended = tf.add(x, dense(params, `${a}/out`, context, d)) as tf.Tensor2D;
+  const hidden = gelu(dense(params, `${name}/ffn1`, layerNorm(params, `${name}/ln2`, attended), ffnUnits)) as tf.Tensor2D;
+  return { output: tf.add(attended, dense(params, `${name}/ffn2`, hidden, d)) as tf.Tensor2D, keys: newKeys, values: newValues };
+}
+
+/**
+ * The learned per-distance attention bias of a causal layer laid out for a streaming step,
+ * [1, H, n, radius+n]: query q (row radius+q of the cached+new sequence) sees row c at
+ * distance radius+q-c when that is within 0..radius, and nothing else (-1e9).
+ */
+export function streamRelativeBias(params: ParamStore, name: string, heads: number, radius: number, frames: number): tf.Tensor4D {
+  const offsets = attentionOffsets(radius, true);
+  const table = relativeBias(params, `${name}/attn`, heads, offsets).dataSync();
+  const width = radius + frames;
+  const out = new Float32Array(heads * frames * width).fill(-1e9);
+  for (let h = 0; h < heads; h++) {
+    for (let q = 0; q < frames; q++) {
+      // Offset o (as in localAttention) looks at row q+o.
+      for (let o = 0; o < offsets; o++) out[(h * frames + q) * width + q + o] = table[h * offsets + o]!;
+    }
+  }
+  return tf.tensor4d(out, [1, heads, frames, width]);
 }

@@ -5,7 +5,7 @@
  * given to the embedding too, so the model knows what it must infer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dense, encoderLayer, fullAttentionBias, gelu, layerNorm, localAttentionBias, positionCodes } from './layers.js';
+import { dense, encoderLayer, encoderLayerStep, fullAttentionBias, gelu, layerNorm, localAttentionBias, positionCodes, streamRelativeBias, type AttentionCache } from './layers.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT } from './normalise.js';
 import type { ParamStore } from './params.js';
 import type { ModelConfig } from './types.js';
@@ -20,6 +20,18 @@ export interface WindowBatch {
   readonly valid: Float32Array;
 }
 
+/** New frames of N streams for MaskedAutoencoder.step. */
+export interface StreamStep {
+  readonly streams: number;
+  readonly frames: number;
+  /** streams x frames x FEATURE_SIZE standardised features. */
+  readonly features: Float32Array;
+  /** streams x frames x TOKEN_COUNT, 1 = hidden. */
+  readonly mask: Float32Array;
+  /** [streams, 1, 1, radius+frames]: 0 for cached and new frames that are real, -1e9 for cache slots never filled. */
+  readonly bias: tf.Tensor4D;
+}
+
 export class MaskedAutoencoder {
   private readonly positions = new Map<number, tf.Tensor2D>();
 
@@ -27,6 +39,9 @@ export class MaskedAutoencoder {
     private readonly params: ParamStore,
     private readonly config: ModelConfig,
   ) {
+    if (config.encoder.causal && config.encoder.attentionRadius === null) {
+      throw new Error(`preset '${config.preset}': a causal encoder needs an attentionRadius`);
+    }
     // Create every variable up front so saving, loading and optimisers see them all.
     tf.tidy(() => {
       const b = { batch: 1, frames: 2, features: new Float32Array(2 * FEATURE_SIZE), valid: new Float32Array([1, 1]) };
@@ -56,22 +71,72 @@ export class MaskedAutoencoder {
    */
   forward(batch: WindowBatch, mask: Float32Array, positionOffset = 0): { reconstruction: tf.Tensor2D; latent: tf.Tensor2D } {
     const { batch: B, frames: T } = batch;
-    const { dModel, layers, heads, ffnMultiplier, attentionRadius } = this.config.encoder;
-    const x = tf.tensor3d(batch.features, [B * T, TOKEN_COUNT, CHANNELS]);
-    const m = tf.tensor3d(mask, [B * T, TOKEN_COUNT, 1]);
-    const token = this.params.get('mae/mask_token', [TOKEN_COUNT, CHANNELS], { normal: 0.02 });
-    const masked = tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(token, m)).reshape([B * T, FEATURE_SIZE]) as tf.Tensor2D;
-    const input = tf.concat([masked, m.reshape([B * T, TOKEN_COUNT])], 1) as tf.Tensor2D;
-    const embedded = dense(this.params, 'mae/embed', input, dModel);
-    let h = tf.add(embedded.reshape([B, T, dModel]), this.positionCodes(T, positionOffset)).reshape([B * T, dModel]) as tf.Tensor2D;
-    const radius = attentionRadius !== null && attentionRadius < T ? attentionRadius : null;
-    const bias = radius === null ? fullAttentionBias(batch.valid, B, T) : localAttentionBias(batch.valid, B, T, radius);
-    const shape = { batch: B, frames: T, heads, radius };
+    const { layers, heads, ffnMultiplier, attentionRadius } = this.config.encoder;
+    const dModel = this.dModel;
+    const embedded = this.embed(batch.features, mask, B * T);
+    let h: tf.Tensor2D;
+    let bias: tf.Tensor4D;
+    let radius: number | null;
+    if (this.causal) {
+      // Relative attention biases stand in for position codes: see AttentionShape.causal.
+      radius = attentionRadius!;
+      h = embedded;
+      bias = localAttentionBias(batch.valid, B, T, radius, true);
+    } else {
+      radius = attentionRadius !== null && attentionRadius < T ? attentionRadius : null;
+      h = tf.add(embedded.reshape([B, T, dModel]), this.positionCodes(T, positionOffset)).reshape([B * T, dModel]) as tf.Tensor2D;
+      bias = radius === null ? fullAttentionBias(batch.valid, B, T) : localAttentionBias(batch.valid, B, T, radius);
+    }
+    const shape = { batch: B, frames: T, heads, radius, causal: this.causal };
     for (let l = 0; l < layers; l++) h = encoderLayer(this.params, `mae/enc${l}`, h, shape, bias, dModel * ffnMultiplier);
+    return this.decode(h);
+  }
+
+  get causal(): boolean {
+    return this.config.encoder.causal ?? false;
+  }
+
+  /** Masked input -> frame embeddings (eq. 1), [rows, d]; features/mask are rows x tokens. */
+  private embed(features: Float32Array, mask: Float32Array, rows: number): tf.Tensor2D {
+    const x = tf.tensor3d(features, [rows, TOKEN_COUNT, CHANNELS]);
+    const m = tf.tensor3d(mask, [rows, TOKEN_COUNT, 1]);
+    const token = this.params.get('mae/mask_token', [TOKEN_COUNT, CHANNELS], { normal: 0.02 });
+    const masked = tf.add(tf.mul(x, tf.sub(1, m)), tf.mul(token, m)).reshape([rows, FEATURE_SIZE]) as tf.Tensor2D;
+    const input = tf.concat([masked, m.reshape([rows, TOKEN_COUNT])], 1) as tf.Tensor2D;
+    return dense(this.params, 'mae/embed', input, this.dModel);
+  }
+
+  private decode(h: tf.Tensor2D): { reconstruction: tf.Tensor2D; latent: tf.Tensor2D } {
     const latent = layerNorm(this.params, 'mae/enc_out', h);
     const hidden = gelu(dense(this.params, 'mae/dec1', latent, this.config.decoderHidden)) as tf.Tensor2D;
     const reconstruction = dense(this.params, 'mae/dec2', hidden, FEATURE_SIZE);
     return { reconstruction, latent };
+  }
+
+  /**
+   * Causal models only: encodes and reconstructs the NEW frames of N streams given each
+   * stream's cached keys/values (one AttentionCache per layer, [N, radius+frames, d], see AttentionCache). Equal to
+   * forward() on the whole stream for those frames, at a cost that grows with the new frames.
+   * features/mask: N x frames x tokens (padding after each stream's new frames).
+   * Returns reconstructions and latents of the new frames and, per layer, their keys and
+   * values [N*frames, d] (the caller rolls its caches forward with them).
+   */
+  step(input: StreamStep, caches: readonly AttentionCache[]): { reconstruction: tf.Tensor2D; latent: tf.Tensor2D; fresh: { keys: tf.Tensor2D; values: tf.Tensor2D }[] } {
+    if (!this.causal) throw new Error(`preset '${this.config.preset}' is not causal: streaming steps need a causal encoder`);
+    const { layers, heads, ffnMultiplier, attentionRadius } = this.config.encoder;
+    const { streams, frames } = input;
+    const radius = attentionRadius!;
+    let h = this.embed(input.features, input.mask, streams * frames);
+    const fresh: { keys: tf.Tensor2D; values: tf.Tensor2D }[] = [];
+    const shape = { streams, frames, heads, radius };
+    for (let l = 0; l < layers; l++) {
+      const name = `mae/enc${l}`;
+      const relative = streamRelativeBias(this.params, name, heads, radius, frames);
+      const out = encoderLayerStep(this.params, name, h, caches[l]!, input.bias, relative, shape, this.dModel * ffnMultiplier);
+      h = out.output;
+      fresh.push({ keys: out.keys, values: out.values });
+    }
+    return { ...this.decode(h), fresh };
   }
 
   /**
@@ -94,9 +159,25 @@ export class MaskedAutoencoder {
   }
 }
 
-/** Mean of latents over each window's real frames, repeated per frame: the flow's context c. [B*T, d] */
-export function pooledContext(latent: tf.Tensor2D, valid: Float32Array, batch: number, frames: number): tf.Tensor2D {
+/**
+ * The flow's context c per frame, [B*T, d]: the mean latent over each window's real frames
+ * (the paper's pooling), or, with `causalFrames`, the mean over the last causalFrames frames
+ * up to and including the frame (a streaming frame's context may not use later frames).
+ */
+export function pooledContext(latent: tf.Tensor2D, valid: Float32Array, batch: number, frames: number, causalFrames: number | null = null): tf.Tensor2D {
   const d = latent.shape[1];
+  if (causalFrames !== null) {
+    // One plain 2D matMul with a band matrix: the fast path on wasm. Padding sits after the
+    // real frames, so a real frame's band never reaches it.
+    const band = new Float32Array(frames * frames);
+    for (let t = 0; t < frames; t++) {
+      const from = Math.max(0, t - causalFrames + 1);
+      for (let s = from; s <= t; s++) band[t * frames + s] = 1 / (t - from + 1);
+    }
+    const timeMajor = tf.transpose(latent.reshape([batch, frames, d]), [1, 0, 2]).reshape([frames, batch * d]) as tf.Tensor2D;
+    const mean = tf.matMul(tf.tensor2d(band, [frames, frames]), timeMajor);
+    return tf.transpose(mean.reshape([frames, batch, d]), [1, 0, 2]).reshape([batch * frames, d]) as tf.Tensor2D;
+  }
   const v = tf.tensor3d(valid, [batch, frames, 1]);
   const h = latent.reshape([batch, frames, d]);
   const mean = tf.div(tf.sum(tf.mul(h, v), 1, true), tf.maximum(tf.sum(v, 1, true), 1));

@@ -11,6 +11,9 @@ import { CHANNELS, TOKEN_COUNT } from './normalise.js';
 import { ParamStore } from './params.js';
 import type { ModelConfig } from './types.js';
 
+/** Causal context length when a preset does not set flow.contextFrames: 2 s at 30 fps. */
+export const DEFAULT_CONTEXT_FRAMES = 60;
+
 export interface WindowTerms {
   /** batch x frames x TOKEN_COUNT squared errors of hidden-token reconstructions. */
   readonly tokenErrors: Float32Array;
@@ -38,7 +41,7 @@ export class NFlowAD {
   latents(batch: WindowBatch): { latent: tf.Tensor2D; context: tf.Tensor2D } {
     const none = new Float32Array(batch.batch * batch.frames * TOKEN_COUNT);
     const { latent } = this.mae.forward(batch, none);
-    return { latent, context: pooledContext(latent, batch.valid, batch.batch, batch.frames) };
+    return { latent, context: pooledContext(latent, batch.valid, batch.batch, batch.frames, this.contextFrames) };
   }
 
   /**
@@ -76,13 +79,18 @@ export class NFlowAD {
       const masked = tf.mul(tf.slice(err, [0, 0], [K * B * T, TOKEN_COUNT]), tf.tensor2d(mask.subarray(0, K * cells), [K * B * T, TOKEN_COUNT]));
       const tokenErrors = tf.sum(masked.reshape([K, B * T, TOKEN_COUNT]), 0);
       const clean = tf.slice(latent, [K * B * T, 0], [B * T, -1]) as tf.Tensor2D;
-      const nll = this.flow.nll(clean, pooledContext(clean, batch.valid, B, T));
+      const nll = this.flow.nll(clean, pooledContext(clean, batch.valid, B, T, this.contextFrames));
       return [tokenErrors, nll];
     });
     const [tokenErrors, nll] = await Promise.all([errorsTensor.data(), nllTensor.data()]);
     errorsTensor.dispose();
     nllTensor.dispose();
     return { tokenErrors: tokenErrors as Float32Array, nll: nll as Float32Array };
+  }
+
+  /** Frames the causal context averages over; null: the whole window (non-causal models). */
+  get contextFrames(): number | null {
+    return this.config.encoder.causal ? (this.config.flow.contextFrames ?? DEFAULT_CONTEXT_FRAMES) : null;
   }
 
   dispose(): void {

@@ -122,26 +122,48 @@ function floorHeight(motion: Motion): number {
 
 /** Motion (canonical joints, metres) -> per-frame features. Pure. */
 export function motionFeatures(motion: Motion): NormalisedClip {
-  const J = motion.jointNames.length;
-  if (J !== CANONICAL_JOINTS.length) {
-    throw new Error(`expected ${CANONICAL_JOINTS.length} canonical joints, got ${J}`);
-  }
-  const T = motion.frameCount;
-  if (T < 2) throw new Error(`need at least 2 frames, got ${T}`);
-  const p = motion.positions;
+  checkJoints(motion);
+  if (motion.frameCount < 2) throw new Error(`need at least 2 frames, got ${motion.frameCount}`);
   const scale = skeletonScale(motion);
-  const floor = floorHeight(motion);
-  const out = new Float32Array(T * FEATURE_SIZE);
-  const yaw = new Float64Array(T);
-  for (let t = 0; t < T; t++) yaw[t] = headingYaw(p, J, t);
-  for (let t = 0; t < T; t++) {
-    const c = Math.cos(-yaw[t]!);
-    const s = Math.sin(-yaw[t]!);
+  return { frameCount: motion.frameCount, features: framesFeatures(motion, 0, motion.frameCount, scale, floorHeight(motion)), skeletonScale: scale };
+}
+
+function checkJoints(motion: Motion): void {
+  if (motion.jointNames.length !== CANONICAL_JOINTS.length) {
+    throw new Error(`expected ${CANONICAL_JOINTS.length} canonical joints, got ${motion.jointNames.length}`);
+  }
+}
+
+/** The window-level references features depend on: skeleton scale and floor height. */
+export interface FeatureReferences {
+  readonly scale: number;
+  readonly floor: number;
+}
+
+export function featureReferences(motion: Motion): FeatureReferences {
+  checkJoints(motion);
+  return { scale: skeletonScale(motion), floor: floorHeight(motion) };
+}
+
+/**
+ * Features of frames [from, to) of a motion, (to-from) x FEATURE_SIZE, given the scale and
+ * floor; root velocity uses the frame before (the streaming path computes only new frames).
+ */
+export function framesFeatures(motion: Motion, from: number, to: number, scale: number, floor: number): Float32Array {
+  checkJoints(motion);
+  const J = motion.jointNames.length;
+  const T = motion.frameCount;
+  const p = motion.positions;
+  const out = new Float32Array((to - from) * FEATURE_SIZE);
+  for (let t = from; t < to; t++) {
+    const yaw = headingYaw(p, J, t);
+    const c = Math.cos(-yaw);
+    const s = Math.sin(-yaw);
     const base = t * J * 3;
     const hx = p[base + HIPS * 3]!;
     const hy = p[base + HIPS * 3 + 1]!;
     const hz = p[base + HIPS * 3 + 2]!;
-    const o = t * FEATURE_SIZE;
+    const o = (t - from) * FEATURE_SIZE;
     for (let j = 0; j < J; j++) {
       const dx = p[base + j * 3]! - hx;
       const dy = p[base + j * 3 + 1]! - hy;
@@ -153,18 +175,21 @@ export function motionFeatures(motion: Motion): NormalisedClip {
     }
     out[o + HIPS * 3 + 1] = (hy - floor) / scale;
     // Root motion: velocity of the hips in this frame's heading, body scales per second.
-    const cur = Math.max(t, 1); // frame 0 borrows frame 1's velocity: no fake stop at the edge
+    // Frame 0 borrows frame 1's velocity (no fake stop at the edge); a lone frame has none.
+    if (T < 2) continue;
+    const cur = Math.max(t, 1);
     const a = (cur - 1) * J * 3 + HIPS * 3;
     const b = cur * J * 3 + HIPS * 3;
     const vx = (p[b]! - p[a]!) * motion.fps;
     const vz = (p[b + 2]! - p[a + 2]!) * motion.fps;
-    const cc = Math.cos(-yaw[cur]!);
-    const ss = Math.sin(-yaw[cur]!);
+    const yawCur = cur === t ? yaw : headingYaw(p, J, cur);
+    const cc = Math.cos(-yawCur);
+    const ss = Math.sin(-yawCur);
     out[o + ROOT_TOKEN * 3] = (cc * vx + ss * vz) / scale;
-    out[o + ROOT_TOKEN * 3 + 1] = wrapAngle(yaw[cur]! - yaw[cur - 1]!) * motion.fps;
+    out[o + ROOT_TOKEN * 3 + 1] = wrapAngle(yawCur - headingYaw(p, J, cur - 1)) * motion.fps;
     out[o + ROOT_TOKEN * 3 + 2] = (-ss * vx + cc * vz) / scale;
   }
-  return { frameCount: T, features: out, skeletonScale: scale };
+  return out;
 }
 
 /** Pose channels share one scale; the three root-motion channels have their own. */

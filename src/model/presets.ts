@@ -39,14 +39,17 @@ export const PAPER: ModelConfig = {
   scoring: SCORING,
 };
 
-/** CPU preset: small and local, for streaming hundreds of avatars on two cores. */
+/**
+ * CPU presets: small, local and causal (each frame attends to the 12 before it), so the
+ * streaming path caches keys and values and pays only for new frames.
+ */
 export const SMALL: ModelConfig = {
   preset: 'small',
   windowFrames: 250,
   fps: 30,
-  encoder: { dModel: 96, layers: 3, heads: 4, ffnMultiplier: 2, attentionRadius: 12 },
+  encoder: { dModel: 96, layers: 3, heads: 4, ffnMultiplier: 2, attentionRadius: 12, causal: true },
   decoderHidden: 128,
-  flow: { blocks: 4, hidden: 128, contextSize: 32 },
+  flow: { blocks: 4, hidden: 128, contextSize: 32, contextFrames: 60 },
   training: TRAINING,
   scoring: SCORING,
 };
@@ -56,9 +59,9 @@ export const TINY: ModelConfig = {
   preset: 'tiny',
   windowFrames: 250,
   fps: 30,
-  encoder: { dModel: 64, layers: 2, heads: 4, ffnMultiplier: 2, attentionRadius: 8 },
+  encoder: { dModel: 64, layers: 2, heads: 4, ffnMultiplier: 2, attentionRadius: 12, causal: true },
   decoderHidden: 96,
-  flow: { blocks: 4, hidden: 96, contextSize: 16 },
+  flow: { blocks: 4, hidden: 96, contextSize: 16, contextFrames: 60 },
   training: { ...TRAINING, epochs: 30 },
   scoring: SCORING,
 };
@@ -68,9 +71,9 @@ export const TEST: ModelConfig = {
   preset: 'test',
   windowFrames: 64,
   fps: 30,
-  encoder: { dModel: 16, layers: 1, heads: 2, ffnMultiplier: 2, attentionRadius: 4 },
+  encoder: { dModel: 16, layers: 2, heads: 2, ffnMultiplier: 2, attentionRadius: 4, causal: true },
   decoderHidden: 16,
-  flow: { blocks: 2, hidden: 16, contextSize: 4 },
+  flow: { blocks: 2, hidden: 16, contextSize: 4, contextFrames: 10 },
   training: { ...TRAINING, epochs: 3, flowEpochs: 3, batchSize: 4, trainWindow: 48 },
   scoring: SCORING,
 };

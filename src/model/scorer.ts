@@ -4,7 +4,9 @@
  * batched model call; long clips are covered by half-overlapping windows.
  */
 import { packBatch, windowPlan, type FeatureWindow } from './batch.js';
-import { calibrate } from './calibration.js';
+import { calibrate, thresholdsFor } from './calibration.js';
+import { IncrementalScorer } from './incremental-scorer.js';
+import { DEFAULT_ONLINE_WARMUP_FRAMES, onlineClipScores } from './online-scoring.js';
 import { decideClip } from './clip-rule.js';
 import type { LoadedModel } from './model-dir.js';
 import type { Motion } from './motion.js';
@@ -154,10 +156,24 @@ export class MotionScorer implements WindowScorer {
     };
   }
 
-  /** Calibrates on normal clips and uses the result from then on. */
+  /**
+   * Calibrates on normal clips and uses the result from then on. Causal models also get
+   * thresholds for the online path, from the same clips replayed through it.
+   */
   async calibrateOn(normalMotions: readonly Motion[]): Promise<Calibration> {
     const terms = await this.rawTerms(normalMotions);
-    this.calibrationOverride = calibrate(terms, this.loaded.config.scoring);
-    return this.calibrationOverride;
+    const { scoring } = this.loaded.config;
+    let calibration = calibrate(terms, scoring);
+    if (this.loaded.config.encoder.causal) {
+      const streamed = await new IncrementalScorer(this.loaded, calibration).streamedTerms(normalMotions);
+      // Frames before the online warm-up ends decide nothing online, so they set no threshold.
+      const warmup = scoring.onlineWarmupFrames ?? DEFAULT_ONLINE_WARMUP_FRAMES;
+      const online = streamed
+        .map((t) => onlineClipScores(t, calibration, scoring, { windowFrames: this.windowFrames }).frameScores.subarray(warmup))
+        .filter((scores) => scores.length > 0);
+      if (online.length > 0) calibration = { ...calibration, streaming: { thresholds: thresholdsFor(online, scoring) } };
+    }
+    this.calibrationOverride = calibration;
+    return calibration;
   }
 }

@@ -37,9 +37,9 @@ export function adaptiveScale(values: ArrayLike<number>, normal: TermScale): Ter
   return { center: own.center, spread: Math.max(own.spread, normal.spread) };
 }
 
-function column(values: Float32Array, j: number, frames: number): Float32Array {
-  const out = new Float32Array(frames);
-  for (let t = 0; t < frames; t++) out[t] = values[t * J + j]!;
+function column(values: Float32Array, j: number, from: number, to: number): Float32Array {
+  const out = new Float32Array(to - from);
+  for (let t = from; t < to; t++) out[t - from] = values[t * J + j]!;
   return out;
 }
 
@@ -57,26 +57,61 @@ function standardise(value: number, scale: TermScale): number {
 /** Acceleration spikes count only beyond this many adaptive units: ordinary jerky motion adds nothing. */
 export const TEMPORAL_MARGIN = 3;
 
+/**
+ * The scales a clip's terms are judged against: calibrated normal scales, or (adaptive)
+ * the avatar's own, floored at the normal spread. Offline they come from the whole clip;
+ * online from the frames that have arrived (see online-scoring.ts).
+ */
+export interface EffectiveScales {
+  readonly joints: readonly TermScale[];
+  readonly nll: TermScale;
+  /** null: no temporal prior. */
+  readonly accelerations: readonly TermScale[] | null;
+}
+
+/** Effective scales from a clip's raw terms over frames [from, to) (the whole clip by default). */
+export function effectiveScales(
+  terms: RawClipTerms,
+  scales: Pick<Calibration, 'joints' | 'nll' | 'accelerations'>,
+  adaptive: boolean,
+  temporalPrior: boolean,
+  from = 0,
+  to = terms.frameCount,
+): EffectiveScales {
+  const acc = temporalPrior ? (scales.accelerations ?? null) : null;
+  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc };
+  const col = (values: Float32Array, j: number): Float32Array => column(values, j, from, to);
+  return {
+    joints: scales.joints.map((normal, j) => adaptiveScale(col(terms.jointErrors, j), normal)),
+    nll: adaptiveScale(terms.nll.subarray(from, to), scales.nll),
+    // Acceleration spikes are always judged against the avatar's own motion (floored at normal).
+    accelerations: acc ? acc.map((normal, j) => adaptiveScale(col(terms.accelerations, j), normal)) : null,
+  };
+}
+
+/** Standardised joint deviations of frames [from, to), (to-from) x J, against effective scales. */
+export function jointDeviationsWith(terms: RawClipTerms, bones: readonly TermScale[], scales: EffectiveScales, from = 0, to = terms.frameCount): Float32Array {
+  const out = new Float32Array((to - from) * J);
+  for (let t = from; t < to; t++) {
+    for (let j = 0; j < J; j++) {
+      const i = t * J + j;
+      // The priors only ever add evidence: a bone as long as usual says nothing.
+      const boneTerm = Math.max(0, standardise(terms.boneDeviations[i]!, bones[j]!));
+      const temporalTerm = scales.accelerations ? Math.max(0, standardise(terms.accelerations[i]!, scales.accelerations[j]!) - TEMPORAL_MARGIN) : 0;
+      out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm;
+    }
+  }
+  return out;
+}
+
 export function jointDeviations(
   terms: RawClipTerms,
   scales: Pick<Calibration, 'joints' | 'bones' | 'accelerations'>,
   adaptive: boolean,
   temporalPrior = false,
 ): Float32Array {
-  const T = terms.frameCount;
-  const out = new Float32Array(T * J);
-  for (let j = 0; j < J; j++) {
-    const scale = adaptive ? adaptiveScale(column(terms.jointErrors, j, T), scales.joints[j]!) : scales.joints[j]!;
-    const bone = scales.bones[j]!;
-    const acceleration = temporalPrior && scales.accelerations ? adaptiveScale(column(terms.accelerations, j, T), scales.accelerations[j]!) : null;
-    for (let t = 0; t < T; t++) {
-      // The priors only ever add evidence: a bone as long as usual says nothing.
-      const boneTerm = Math.max(0, standardise(terms.boneDeviations[t * J + j]!, bone));
-      const temporalTerm = acceleration ? Math.max(0, standardise(terms.accelerations[t * J + j]!, acceleration) - TEMPORAL_MARGIN) : 0;
-      out[t * J + j] = standardise(terms.jointErrors[t * J + j]!, scale) + boneTerm + terms.limitViolations[t * J + j]! + temporalTerm;
-    }
-  }
-  return out;
+  const effective = effectiveScales(terms, { ...scales, nll: { center: 0, spread: 1 } }, adaptive, temporalPrior);
+  return jointDeviationsWith(terms, scales.bones, effective);
 }
 
 /** Frame reconstruction term: mean of the frame's FRAME_TOP_JOINTS highest joint deviations (a fault often sits in one limb). */
@@ -108,24 +143,35 @@ type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | '
 type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection' | 'temporalPrior'>;
 
 /**
- * Eq. 5 on standardised terms: S_t = alpha * z(recon_t) + beta * z(nll_t), and per joint
- * S_jt = alpha * z_j(err_jt) + beta * z(nll_t).
+ * Eq. 5 on standardised terms for frames [from, to): S_t = alpha * z(recon_t) + beta * z(nll_t),
+ * and per joint S_jt = alpha * z_j(err_jt) + beta * z(nll_t).
  */
-export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardisation, scoring: Weights): FrameLevelScores {
-  const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
-  const T = terms.frameCount;
-  const adaptive = scoring.adaptive ?? true;
-  const deviations = jointDeviations(terms, calibration, adaptive, scoring.temporalPrior ?? false);
-  const recon = frameReconstruction(deviations, T);
-  const nll = nllDeviations(terms, calibration.nll, adaptive);
-  const frameScores = new Float32Array(T);
-  const jointScores = new Float32Array(T * J);
-  for (let t = 0; t < T; t++) {
-    const flowTerm = scoring.beta * nll[t]!;
-    frameScores[t] = scoring.alpha * standardise(recon[t]!, calibration.reconstruction) + flowTerm;
-    for (let j = 0; j < J; j++) jointScores[t * J + j] = scoring.alpha * deviations[t * J + j]! + flowTerm;
+export function scoresWith(
+  terms: RawClipTerms,
+  calibration: Pick<Calibration, 'reconstruction' | 'bones'>,
+  scales: EffectiveScales,
+  weights: Pick<ScoringConfig, 'alpha' | 'beta'>,
+  from = 0,
+  to = terms.frameCount,
+): FrameLevelScores {
+  const n = to - from;
+  const deviations = jointDeviationsWith(terms, calibration.bones, scales, from, to);
+  const recon = frameReconstruction(deviations, n);
+  const frameScores = new Float32Array(n);
+  const jointScores = new Float32Array(n * J);
+  for (let i = 0; i < n; i++) {
+    const flowTerm = weights.beta * standardise(terms.nll[from + i]!, scales.nll);
+    frameScores[i] = weights.alpha * standardise(recon[i]!, calibration.reconstruction) + flowTerm;
+    for (let j = 0; j < J; j++) jointScores[i * J + j] = weights.alpha * deviations[i * J + j]! + flowTerm;
   }
   return { frameScores, jointScores };
+}
+
+/** Offline scores of a whole clip: effective scales from the whole clip, then eq. 5. */
+export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardisation, scoring: Weights): FrameLevelScores {
+  const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
+  const scales = effectiveScales(terms, calibration, scoring.adaptive ?? true, scoring.temporalPrior ?? false);
+  return scoresWith(terms, calibration, scales, scoring);
 }
 
 /**

@@ -27,3 +27,49 @@ export function mean(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) s += values[i]!;
   return values.length ? s / values.length : Number.NaN;
 }
+
+/** k-th smallest of the first n values (0-based), reordering them: quickselect, O(n). */
+function selectInPlace(values: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const tmp = values[i]!;
+        values[i] = values[j]!;
+        values[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k]!;
+  }
+  return values[k]!;
+}
+
+/** Median of the first n values (reorders them), equal to median(); O(n) for the streaming path. */
+export function medianInPlace(values: Float64Array, n: number): number {
+  if (n === 0) return Number.NaN;
+  const upper = selectInPlace(values, n, n >> 1);
+  if (n % 2) return upper;
+  // The lower middle is the largest value left of the upper middle after selection.
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) lower = Math.max(lower, values[i]!);
+  return (lower + upper) / 2;
+}
+
+/** robustScale of the first n values, using `scratch` (length >= n) and no sorting. */
+export function robustScaleFast(values: ArrayLike<number>, n: number, scratch: Float64Array): { center: number; spread: number } {
+  for (let i = 0; i < n; i++) scratch[i] = values[i]!;
+  const center = medianInPlace(scratch, n);
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[i]! - center);
+  const spread = 1.4826 * medianInPlace(scratch, n);
+  return { center, spread: spread > 1e-12 ? spread : 1e-12 };
+}

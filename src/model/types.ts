@@ -13,6 +13,12 @@ export interface EncoderConfig {
    * neighbourhood in time, which is what a glitch disturbs.
    */
   readonly attentionRadius: number | null;
+  /**
+   * Attend only to the past (attentionRadius frames back): what streaming needs, since
+   * the newest frame has no future, and what lets it cache keys and values so that a
+   * tick costs only its new frames. Default false (the paper's bidirectional encoder).
+   */
+  readonly causal?: boolean;
 }
 
 export interface FlowConfig {
@@ -22,6 +28,11 @@ export interface FlowConfig {
   readonly hidden: number;
   /** Size the pooled context c is projected to before conditioning. */
   readonly contextSize: number;
+  /**
+   * Causal models: the context c of frame t is the mean latent of frames t-contextFrames+1..t
+   * (what has arrived), not of the whole window. Default 60 (2 s at 30 fps).
+   */
+  readonly contextFrames?: number;
 }
 
 export interface TrainingConfig {
@@ -83,6 +94,12 @@ export interface ScoringConfig {
    * held-out false positives 11.8% -> 14.7%). Default false; on in the presets.
    */
   readonly temporalPrior?: boolean;
+  /**
+   * Online path: a stream's first frames are scored against scales drawn from a handful of
+   * frames, so decisions (and the online thresholds' calibration) start after this many
+   * frames. Default 30 (1 s at 30 fps).
+   */
+  readonly onlineWarmupFrames?: number;
 }
 
 export interface ModelConfig {
@@ -118,6 +135,11 @@ export interface Calibration {
   /** How reconstruction worsens near a window's edges, where context is one-sided. */
   readonly edges: EdgeProfile;
   readonly thresholds: Thresholds;
+  /**
+   * Thresholds of the online path (causal models): the same percentiles of the scores the
+   * streaming scorer gives the validation clips replayed frame by frame.
+   */
+  readonly streaming?: { readonly thresholds: Thresholds };
   /** How many normal validation clips and frames these came from. */
   readonly validationClips: number;
   readonly validationFrames: number;

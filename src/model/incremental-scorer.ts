@@ -1,0 +1,381 @@
+/**
+ * The incremental streaming scorer: each call pays only for the NEW frames of each avatar.
+ * With a causal encoder a frame's latent depends only on the frames before it, so each
+ * avatar keeps, per scoring pass and layer, the keys and values of its last `radius`
+ * frames, and a call runs the encoder over the new frames alone (MaskedAutoencoder.step)
+ * for every avatar and pass in ONE batched model call, plus one flow call. Everything
+ * else a frame's score needs comes from what has arrived: skeleton scale, floor and bone
+ * lengths from the avatar's recent frames, the flow's context from its recent latents,
+ * adaptive scales from its recent terms (OnlineScoring).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionCache } from './layers.js';
+import type { LoadedModel } from './model-dir.js';
+import { createMotion, type Motion } from './motion.js';
+import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
+import { TOKEN_DEPTH } from './masks.js';
+import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
+import { OnlineScoring, REPLAY_TICK_FRAMES } from './online-scoring.js';
+import { PositionHistory } from './position-history.js';
+import { jointErrorsFromTokens } from './scoring.js';
+import { CANONICAL_JOINTS } from './skeleton.js';
+import type { AvatarFrames, AvatarScores, StreamingScorer } from './streaming-scorer.js';
+import type { Calibration, RawClipTerms, Thresholds } from './types.js';
+
+const J = CANONICAL_JOINTS.length;
+const STRIDE = J * 3;
+
+export interface IncrementalOptions {
+  /** Refresh skeleton scale, floor and bone lengths every call until this many frames, then every referenceRefreshFrames. */
+  readonly warmupFrames?: number;
+  readonly referenceRefreshFrames?: number;
+  /** How often (in frames) the adaptive scales are refreshed after warm-up. */
+  readonly scaleRefreshFrames?: number;
+}
+
+interface References {
+  readonly scale: number;
+  readonly floor: number;
+  readonly bones: Float64Array;
+}
+
+/** Everything the scorer remembers about one avatar. */
+class AvatarState {
+  framesSeen = 0;
+  references: References | null = null;
+  framesSinceReferences = 0;
+  readonly history: PositionHistory;
+  /** Per layer: keys and values of the last `radius` frames, passes x radius x d. */
+  readonly keys: Float32Array[];
+  readonly values: Float32Array[];
+  /** The last contextFrames latents of the unmasked pass, and their running sum. */
+  private readonly latents: Float32Array;
+  private readonly latentSum: Float64Array;
+  private latentCount = 0;
+  private latentNext = 0;
+
+  constructor(
+    windowFrames: number,
+    layers: number,
+    cacheSize: number,
+    private readonly contextFrames: number,
+    private readonly d: number,
+    readonly scoring: OnlineScoring | null,
+  ) {
+    this.history = new PositionHistory(windowFrames);
+    this.keys = Array.from({ length: layers }, () => new Float32Array(cacheSize));
+    this.values = Array.from({ length: layers }, () => new Float32Array(cacheSize));
+    this.latents = new Float32Array(contextFrames * d);
+    this.latentSum = new Float64Array(d);
+  }
+
+  /** Adds a latent and writes the causal context (mean of the last contextFrames latents) to out. */
+  pushLatent(latent: Float32Array, out: Float32Array, outOffset: number): void {
+    const d = this.d;
+    const slot = this.latentNext * d;
+    if (this.latentCount === this.contextFrames) {
+      for (let i = 0; i < d; i++) this.latentSum[i]! -= this.latents[slot + i]!;
+    } else {
+      this.latentCount++;
+    }
+    this.latents.set(latent, slot);
+    for (let i = 0; i < d; i++) {
+      this.latentSum[i]! += latent[i]!;
+      out[outOffset + i] = this.latentSum[i]! / this.latentCount;
+    }
+    this.latentNext = (this.latentNext + 1) % this.contextFrames;
+  }
+}
+
+/** One avatar's new frames, prepared for the model call. */
+interface Prepared {
+  readonly state: AvatarState;
+  /** New frames scored (a burst longer than the window keeps its newest windowFrames). */
+  readonly frames: number;
+  /** Absolute stream index of the first of them. */
+  readonly firstFrame: number;
+  readonly features: Float32Array;
+  readonly boneDeviations: Float32Array;
+  readonly limitViolations: Float32Array;
+  readonly accelerations: Float32Array;
+}
+
+export class IncrementalScorer implements StreamingScorer {
+  readonly jointNames = CANONICAL_JOINTS;
+  readonly fps: number;
+  readonly windowFrames: number;
+  private readonly avatars = new Map<string, AvatarState>();
+  private readonly radius: number;
+  private readonly layers: number;
+  private readonly d: number;
+  private readonly passes: number;
+  private readonly maskPasses: number;
+  private readonly contextFrames: number;
+  private readonly warmupFrames: number;
+  private readonly referenceRefreshFrames: number;
+  private readonly scaleRefreshFrames: number | undefined;
+  /** maskRows[k][t mod K]: the tokens scoring pass k hides in frame t (see scoringCellMask). */
+  private readonly maskRows: Float32Array[][];
+
+  constructor(
+    private readonly loaded: LoadedModel,
+    private readonly calibration: Calibration | null = loaded.calibration,
+    options: IncrementalOptions = {},
+  ) {
+    const { config } = loaded;
+    if (!config.encoder.causal) {
+      throw new Error(`model ${loaded.dir} (preset '${config.preset}') is not causal: use the full-window streaming strategy, or train a causal preset`);
+    }
+    if (config.scoring.scoringMaskPattern === 'joints') throw new Error(`incremental scoring needs scoringMaskPattern 'cells'`);
+    this.fps = config.fps;
+    this.windowFrames = config.windowFrames;
+    this.radius = config.encoder.attentionRadius!;
+    this.layers = config.encoder.layers;
+    this.d = config.encoder.dModel;
+    this.maskPasses = config.scoring.scoringMasks;
+    this.passes = this.maskPasses + 1;
+    this.contextFrames = loaded.model.contextFrames!;
+    this.warmupFrames = options.warmupFrames ?? 60;
+    this.referenceRefreshFrames = options.referenceRefreshFrames ?? 60;
+    this.scaleRefreshFrames = options.scaleRefreshFrames; // OnlineScoring's default when absent
+    const K = this.maskPasses;
+    this.maskRows = Array.from({ length: K }, (_, k) => Array.from({ length: K }, (_, phase) => Float32Array.from(TOKEN_DEPTH, (depth) => ((phase + depth) % K === k ? 1 : 0))));
+  }
+
+  get thresholds(): Thresholds {
+    if (!this.calibration) throw new Error(`model ${this.loaded.dir} is not calibrated: run 'motionguard calibrate'`);
+    return this.calibration.streaming?.thresholds ?? this.calibration.thresholds;
+  }
+
+  get avatarCount(): number {
+    return this.avatars.size;
+  }
+
+  async scoreNewFrames(batch: readonly AvatarFrames[]): Promise<AvatarScores[]> {
+    if (!this.calibration) throw new Error(`model ${this.loaded.dir} is not calibrated: run 'motionguard calibrate'`);
+    // States are taken now: an avatar forgotten while the model runs still gets its scores.
+    const states = batch.map((entry) => this.stateOf(entry.avatar, true));
+    const terms = await this.advance(batch, true);
+    return batch.map((entry, i) => {
+      const state = states[i]!;
+      const t = terms[i]!;
+      const out = { avatar: entry.avatar, frameScores: new Float32Array(entry.frames), jointScores: new Float32Array(entry.frames * J) };
+      if (t.frameCount === 0) return out;
+      const scored = state.scoring!.push(t);
+      // Frames of a burst older than the window get no score of their own (zeros).
+      out.frameScores.set(scored.frameScores, entry.frames - t.frameCount);
+      out.jointScores.set(scored.jointScores, (entry.frames - t.frameCount) * J);
+      return out;
+    });
+  }
+
+  /**
+   * Raw terms of whole clips as the online path computes them, fed tickFrames at a time:
+   * what calibration of the online thresholds needs. Leaves no state behind.
+   */
+  async streamedTerms(motions: readonly Motion[], tickFrames = REPLAY_TICK_FRAMES): Promise<RawClipTerms[]> {
+    const ids = motions.map((_, i) => `\u0000calibration-${i}`);
+    const parts: RawClipTerms[][] = motions.map(() => []);
+    const longest = Math.max(0, ...motions.map((m) => m.frameCount));
+    try {
+      for (let from = 0; from < longest; from += tickFrames) {
+        const active = motions.map((m, i) => ({ m, i })).filter(({ m }) => from < m.frameCount);
+        const batch = active.map(({ m, i }) => {
+          const to = Math.min(m.frameCount, from + tickFrames);
+          return { avatar: ids[i]!, frames: to - from, positions: m.positions.subarray(from * STRIDE, to * STRIDE) };
+        });
+        const terms = await this.advance(batch, false);
+        active.forEach(({ i }, k) => parts[i]!.push(terms[k]!));
+      }
+    } finally {
+      this.forget(ids);
+    }
+    return parts.map(concatTerms);
+  }
+
+  forget(avatars: readonly string[]): void {
+    for (const avatar of avatars) this.avatars.delete(avatar);
+  }
+
+  async close(): Promise<void> {
+    this.avatars.clear();
+  }
+
+  private stateOf(avatar: string, withScoring: boolean): AvatarState {
+    let state = this.avatars.get(avatar);
+    if (!state) {
+      const scoring =
+        withScoring && this.calibration
+          ? new OnlineScoring(this.calibration, this.loaded.config.scoring, { windowFrames: this.windowFrames, warmupFrames: this.warmupFrames, refreshFrames: this.scaleRefreshFrames })
+          : null;
+      state = new AvatarState(this.windowFrames, this.layers, this.passes * this.radius * this.d, this.contextFrames, this.d, scoring);
+      this.avatars.set(avatar, state);
+    }
+    return state;
+  }
+
+  /** Appends each avatar's new frames and computes their raw terms with one model call. */
+  private async advance(batch: readonly AvatarFrames[], withScoring: boolean): Promise<RawClipTerms[]> {
+    const seen = new Set<string>();
+    const prepared = batch.map((entry) => {
+      if (seen.has(entry.avatar)) throw new Error(`avatar '${entry.avatar}' appears twice in one batch`);
+      seen.add(entry.avatar);
+      if (!Number.isInteger(entry.frames) || entry.frames < 0 || entry.positions.length !== entry.frames * STRIDE) {
+        throw new Error(`avatar '${entry.avatar}': ${entry.positions.length} numbers for ${entry.frames} frames of ${J} joints`);
+      }
+      return entry.frames > 0 ? this.prepare(this.stateOf(entry.avatar, withScoring), entry) : null;
+    });
+    const active = prepared.filter((p): p is Prepared => p !== null);
+    const results = active.length > 0 ? await this.modelTerms(active) : [];
+    let next = 0;
+    return prepared.map((p) => (p ? results[next++]! : concatTerms([])));
+  }
+
+  /** Features and physical priors of the new frames, from the avatar's recent history. */
+  private prepare(state: AvatarState, entry: AvatarFrames): Prepared {
+    state.history.append(entry.positions, entry.frames);
+    const frames = Math.min(entry.frames, state.history.frames);
+    const firstFrame = state.framesSeen + entry.frames - frames;
+    state.framesSeen += entry.frames;
+    state.framesSinceReferences += entry.frames;
+    const motion = createMotion(this.fps, CANONICAL_JOINTS, state.history.view());
+    const T = motion.frameCount;
+    if (!state.references || state.framesSeen <= this.warmupFrames || state.framesSinceReferences >= this.referenceRefreshFrames) {
+      const { scale, floor } = featureReferences(motion);
+      state.references = { scale, floor, bones: boneReferenceLengths(motion) };
+      state.framesSinceReferences = 0;
+    }
+    const { scale, floor, bones } = state.references;
+    const from = T - frames;
+    const newFrames = createMotion(this.fps, CANONICAL_JOINTS, motion.positions.subarray(from * STRIDE));
+    return {
+      state,
+      frames,
+      firstFrame,
+      features: standardise(framesFeatures(motion, from, T, scale, floor), this.loaded.normalisation),
+      boneDeviations: boneDeviationsAgainst(motion, bones, from, T),
+      limitViolations: jointLimitViolations(newFrames),
+      accelerations: causalAccelerations(motion, scale, from, T),
+    };
+  }
+
+  private async modelTerms(active: readonly Prepared[]): Promise<RawClipTerms[]> {
+    const { radius: r, d, passes: P, maskPasses: K, layers } = this;
+    const A = active.length;
+    const N = A * P;
+    const n = Math.max(...active.map((p) => p.frames));
+    const width = r + n;
+    // Streams are avatar-major (stream a*P + k is pass k of avatar a); new frames fill the
+    // first of n slots and padding comes after them, where causal attention never looks,
+    // so cached and new frames keep their true distances.
+    const features = new Float32Array(N * n * FEATURE_SIZE);
+    const mask = new Float32Array(N * n * TOKEN_COUNT);
+    const bias = new Float32Array(N * width);
+    // Caches as AttentionCache wants them: each stream's r cached rows, then n zero rows.
+    const keys = Array.from({ length: layers }, () => new Float32Array(N * width * d));
+    const values = Array.from({ length: layers }, () => new Float32Array(N * width * d));
+    active.forEach((p, a) => {
+      const have = Math.min(p.state.framesSeen - p.frames, r); // cached frames that are real
+      for (let l = 0; l < layers; l++) {
+        for (let k = 0; k < P; k++) {
+          keys[l]!.set(p.state.keys[l]!.subarray(k * r * d, (k + 1) * r * d), (a * P + k) * width * d);
+          values[l]!.set(p.state.values[l]!.subarray(k * r * d, (k + 1) * r * d), (a * P + k) * width * d);
+        }
+      }
+      for (let k = 0; k < P; k++) {
+        const s = a * P + k;
+        features.set(p.features, s * n * FEATURE_SIZE);
+        bias.fill(-1e9, s * width, s * width + r - have);
+        if (k === K) continue; // the last pass stays unmasked, for the flow
+        for (let q = 0; q < p.frames; q++) mask.set(this.maskRows[k]![(p.firstFrame + q) % K]!, (s * n + q) * TOKEN_COUNT);
+      }
+    });
+    const outputs = tf.tidy(() => {
+      const caches: AttentionCache[] = keys.map((_, l) => ({ keys: tf.tensor3d(keys[l]!, [N, width, d]), values: tf.tensor3d(values[l]!, [N, width, d]) }));
+      const step = this.loaded.model.mae.step({ streams: N, frames: n, features, mask, bias: tf.tensor4d(bias, [N, 1, 1, width]) }, caches);
+      const target = tf.tensor3d(features, [N * n, TOKEN_COUNT, CHANNELS]);
+      const err = tf.sum(tf.square(tf.sub(step.reconstruction.reshape(target.shape), target)), -1);
+      // Each token's error from the pass that hid it: multiply by the 0/1 mask (all 0 in the
+      // unmasked pass) and sum the passes.
+      const tokenErrors = tf.sum(tf.mul(err, tf.tensor2d(mask, [N * n, TOKEN_COUNT])).reshape([A, P, n, TOKEN_COUNT]), 1);
+      return [tokenErrors, step.latent, ...step.fresh.flatMap((f) => [f.keys, f.values])];
+    });
+    const data = (await Promise.all(outputs.map((t) => t.data()))) as Float32Array[];
+    outputs.forEach((t) => t.dispose());
+    const [tokenErrors, allLatents] = [data[0]!, data[1]!];
+
+    // Roll each stream's key/value caches forward by its new frames.
+    active.forEach((p, a) => {
+      const m = p.frames;
+      for (let l = 0; l < layers; l++) {
+        for (const [cache, fresh] of [
+          [p.state.keys[l]!, data[2 + 2 * l]!],
+          [p.state.values[l]!, data[3 + 2 * l]!],
+        ] as const) {
+          for (let k = 0; k < P; k++) {
+            const s = a * P + k;
+            const base = k * r * d;
+            const keep = Math.max(0, r - m);
+            cache.copyWithin(base, base + (r - keep) * d, base + r * d);
+            const take = r - keep;
+            cache.set(fresh.subarray((s * n + m - take) * d, (s * n + m) * d), base + keep * d);
+          }
+        }
+      }
+    });
+
+    // The flow, on the unmasked pass's latents with each frame's causal context.
+    const total = active.reduce((sum, p) => sum + p.frames, 0);
+    const flowInput = new Float32Array(total * d);
+    const context = new Float32Array(total * d);
+    let row = 0;
+    active.forEach((p, a) => {
+      for (let q = 0; q < p.frames; q++, row++) {
+        const at = ((a * P + K) * n + q) * d; // the unmasked pass
+        const latent = allLatents.subarray(at, at + d);
+        flowInput.set(latent, row * d);
+        p.state.pushLatent(latent, context, row * d);
+      }
+    });
+    const nllTensor = tf.tidy(() => this.loaded.model.flow.nll(tf.tensor2d(flowInput, [total, d]), tf.tensor2d(context, [total, d])));
+    const nll = (await nllTensor.data()) as Float32Array;
+    nllTensor.dispose();
+
+    row = 0;
+    return active.map((p, a) => {
+      const from = a * n * TOKEN_COUNT;
+      const terms: RawClipTerms = {
+        frameCount: p.frames,
+        jointErrors: jointErrorsFromTokens(tokenErrors.subarray(from, from + p.frames * TOKEN_COUNT), p.frames),
+        nll: nll.slice(row, row + p.frames),
+        boneDeviations: p.boneDeviations,
+        limitViolations: p.limitViolations,
+        accelerations: p.accelerations,
+      };
+      row += p.frames;
+      return terms;
+    });
+  }
+}
+
+/** Concatenates per-tick raw terms of one clip. */
+export function concatTerms(parts: readonly RawClipTerms[]): RawClipTerms {
+  const frameCount = parts.reduce((s, p) => s + p.frameCount, 0);
+  const join = (pick: (p: RawClipTerms) => Float32Array, width: number): Float32Array => {
+    const out = new Float32Array(frameCount * width);
+    let at = 0;
+    for (const p of parts) {
+      out.set(pick(p), at);
+      at += p.frameCount * width;
+    }
+    return out;
+  };
+  return {
+    frameCount,
+    jointErrors: join((p) => p.jointErrors, J),
+    nll: join((p) => p.nll, 1),
+    boneDeviations: join((p) => p.boneDeviations, J),
+    limitViolations: join((p) => p.limitViolations, J),
+    accelerations: join((p) => p.accelerations, J),
+  };
+}

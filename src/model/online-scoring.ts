@@ -1,0 +1,166 @@
+/**
+ * Online scoring of one avatar (pure, no tensors): raw terms arrive a few frames at a time
+ * and each new frame is scored against what has arrived, never against later frames.
+ * The adaptive scales (the avatar's own median and spread of each term, see scoring.ts)
+ * come from the last `windowFrames` frames' terms; they are refreshed every tick while the
+ * avatar is new and every `refreshFrames` frames after that, which keeps their cost
+ * (43 medians of up to 250 values) off the per-frame path.
+ */
+import { CANONICAL_JOINTS } from './skeleton.js';
+import { scoresWith, type EffectiveScales, type FrameLevelScores } from './scoring.js';
+import { robustScaleFast } from './stats.js';
+import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './types.js';
+
+const J = CANONICAL_JOINTS.length;
+
+export type OnlineCalibration = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'accelerations'>;
+export type OnlineWeights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'temporalPrior'>;
+
+export interface OnlineScoringOptions {
+  readonly windowFrames: number;
+  /** Refresh the adaptive scales every tick until this many frames have arrived. */
+  readonly warmupFrames?: number;
+  /** After warm-up, refresh them once this many new frames have arrived. */
+  readonly refreshFrames?: number;
+}
+
+/** The last windowFrames frames of raw terms, oldest first. */
+class TermsWindow implements RawClipTerms {
+  frameCount = 0;
+  readonly jointErrors: Float32Array;
+  readonly nll: Float32Array;
+  readonly boneDeviations: Float32Array;
+  readonly limitViolations: Float32Array;
+  readonly accelerations: Float32Array;
+
+  constructor(private readonly capacity: number) {
+    this.jointErrors = new Float32Array(capacity * J);
+    this.nll = new Float32Array(capacity);
+    this.boneDeviations = new Float32Array(capacity * J);
+    this.limitViolations = new Float32Array(capacity * J);
+    this.accelerations = new Float32Array(capacity * J);
+  }
+
+  /** Appends the terms' frames (at most capacity of them), dropping the oldest. */
+  append(terms: RawClipTerms): void {
+    const n = Math.min(terms.frameCount, this.capacity);
+    const skip = terms.frameCount - n;
+    const keep = Math.min(this.frameCount, this.capacity - n);
+    const shift = (array: Float32Array, source: Float32Array, width: number): void => {
+      array.copyWithin(0, (this.frameCount - keep) * width, this.frameCount * width);
+      array.set(source.subarray(skip * width, terms.frameCount * width), keep * width);
+    };
+    shift(this.jointErrors, terms.jointErrors, J);
+    shift(this.nll, terms.nll, 1);
+    shift(this.boneDeviations, terms.boneDeviations, J);
+    shift(this.limitViolations, terms.limitViolations, J);
+    shift(this.accelerations, terms.accelerations, J);
+    this.frameCount = keep + n;
+  }
+}
+
+export class OnlineScoring {
+  private readonly window: TermsWindow;
+  private readonly warmupFrames: number;
+  private readonly refreshFrames: number;
+  private scales: EffectiveScales | null = null;
+  private framesSinceRefresh = 0;
+  private framesSeen = 0;
+  private readonly scratch: Float64Array;
+  private readonly column: Float32Array;
+
+  constructor(
+    private readonly calibration: OnlineCalibration,
+    private readonly weights: OnlineWeights,
+    options: OnlineScoringOptions,
+  ) {
+    this.window = new TermsWindow(options.windowFrames);
+    this.warmupFrames = options.warmupFrames ?? 60;
+    this.refreshFrames = options.refreshFrames ?? 30;
+    this.scratch = new Float64Array(options.windowFrames);
+    this.column = new Float32Array(options.windowFrames);
+  }
+
+  /** Frames whose terms the adaptive scales are drawn from (at most windowFrames). */
+  get windowFill(): number {
+    return this.window.frameCount;
+  }
+
+  /** Scores the new frames of `terms` (all of them are new), in order. */
+  push(terms: RawClipTerms): FrameLevelScores {
+    this.window.append(terms);
+    this.framesSeen += terms.frameCount;
+    this.framesSinceRefresh += terms.frameCount;
+    if (!this.scales || this.framesSeen <= this.warmupFrames || this.framesSinceRefresh >= this.refreshFrames) {
+      this.scales = this.currentScales();
+      this.framesSinceRefresh = 0;
+    }
+    const n = Math.min(terms.frameCount, this.window.frameCount);
+    const scored = scoresWith(this.window, this.calibration, this.scales, this.weights, this.window.frameCount - n, this.window.frameCount);
+    if (n === terms.frameCount) return scored;
+    // A burst longer than the window: its oldest frames are scored as the window's first.
+    const frameScores = new Float32Array(terms.frameCount);
+    const jointScores = new Float32Array(terms.frameCount * J);
+    frameScores.set(scored.frameScores, terms.frameCount - n);
+    jointScores.set(scored.jointScores, (terms.frameCount - n) * J);
+    return { frameScores, jointScores };
+  }
+
+  private adaptive(values: Float32Array, stride: number, offset: number, normal: TermScale): TermScale {
+    const n = this.window.frameCount;
+    for (let t = 0; t < n; t++) this.column[t] = values[t * stride + offset]!;
+    const own = robustScaleFast(this.column, n, this.scratch);
+    return { center: own.center, spread: Math.max(own.spread, normal.spread) };
+  }
+
+  private currentScales(): EffectiveScales {
+    const { calibration: c, weights: w } = this;
+    const acc = w.temporalPrior ? (c.accelerations ?? null) : null;
+    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc };
+    return {
+      joints: c.joints.map((normal, j) => this.adaptive(this.window.jointErrors, J, j, normal)),
+      nll: this.adaptive(this.window.nll, 1, 0, c.nll),
+      accelerations: acc ? acc.map((normal, j) => this.adaptive(this.window.accelerations, J, j, normal)) : null,
+    };
+  }
+}
+
+/** Frames before online decisions start, unless the scoring config says otherwise. */
+export const DEFAULT_ONLINE_WARMUP_FRAMES = 30;
+
+/** Frames per tick when a recorded clip is replayed: 30 fps at the default 100 ms tick. */
+export const REPLAY_TICK_FRAMES = 3;
+
+/**
+ * Online frame scores of a whole recorded clip, fed `tickFrames` at a time: what a live
+ * avatar with these raw terms would have been scored. Used to calibrate the online path.
+ */
+export function onlineClipScores(
+  terms: RawClipTerms,
+  calibration: OnlineCalibration,
+  weights: OnlineWeights,
+  options: OnlineScoringOptions & { readonly tickFrames?: number },
+): FrameLevelScores {
+  const scoring = new OnlineScoring(calibration, weights, options);
+  const step = options.tickFrames ?? REPLAY_TICK_FRAMES;
+  const frameScores = new Float32Array(terms.frameCount);
+  const jointScores = new Float32Array(terms.frameCount * J);
+  for (let from = 0; from < terms.frameCount; from += step) {
+    const to = Math.min(terms.frameCount, from + step);
+    const scored = scoring.push(sliceTerms(terms, from, to));
+    frameScores.set(scored.frameScores, from);
+    jointScores.set(scored.jointScores, from * J);
+  }
+  return { frameScores, jointScores };
+}
+
+export function sliceTerms(terms: RawClipTerms, from: number, to: number): RawClipTerms {
+  return {
+    frameCount: to - from,
+    jointErrors: terms.jointErrors.subarray(from * J, to * J),
+    nll: terms.nll.subarray(from, to),
+    boneDeviations: terms.boneDeviations.subarray(from * J, to * J),
+    limitViolations: terms.limitViolations.subarray(from * J, to * J),
+    accelerations: terms.accelerations.subarray(from * J, to * J),
+  };
+}

@@ -1,0 +1,133 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/model/backend.js';
+import { IncrementalScorer } from '../src/model/incremental-scorer.js';
+import type { LoadedModel } from '../src/model/model-dir.js';
+import { createMotion, type Motion } from '../src/model/motion.js';
+import { NFlowAD } from '../src/model/nflowad.js';
+import { fitNormalisation, motionFeatures } from '../src/model/normalise.js';
+import { TEST } from '../src/model/presets.js';
+import { LocalTerms } from '../src/model/scorer.js';
+import { CANONICAL_JOINTS, jointIndex } from '../src/model/skeleton.js';
+import { robustScale, robustScaleFast } from '../src/model/stats.js';
+import { onlineClipScores } from '../src/model/online-scoring.js';
+import { frameLevelScores } from '../src/model/scoring.js';
+import type { RawClipTerms } from '../src/model/types.js';
+import { walkerMotion } from './fixtures/walker.js';
+
+const J = CANONICAL_JOINTS.length;
+
+/**
+ * A motion whose window references (skeleton scale, floor) are the same over any span of
+ * frames: one pose moved rigidly (yaw and glide on the floor), with the arms waving. Then
+ * the streaming path's features equal the offline ones and the model terms must match.
+ */
+function rigidlyMovingPose(frames: number, seed = 1): Motion {
+  const base = walkerMotion({ frames: 2 }).positions.subarray(0, J * 3);
+  const out = new Float32Array(frames * J * 3);
+  let s = seed;
+  const random = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const arms = ['LeftLowerArm', 'LeftHand', 'RightLowerArm', 'RightHand'].map((n) => jointIndex(n as 'LeftHand'));
+  for (let t = 0; t < frames; t++) {
+    const yaw = 0.03 * t;
+    const c = Math.cos(yaw);
+    const sn = Math.sin(yaw);
+    for (let j = 0; j < J; j++) {
+      const x = base[j * 3]!;
+      const z = base[j * 3 + 2]!;
+      const o = (t * J + j) * 3;
+      out[o] = c * x + sn * z + 0.02 * t;
+      out[o + 1] = base[j * 3 + 1]!;
+      out[o + 2] = -sn * x + c * z + 0.01 * t;
+      if (arms.includes(j)) for (let a = 0; a < 3; a++) out[o + a]! += 0.05 * random();
+    }
+  }
+  return createMotion(30, CANONICAL_JOINTS, out);
+}
+
+describe('incremental streaming scorer', () => {
+  let loaded: LoadedModel;
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+    const motion = rigidlyMovingPose(40);
+    loaded = {
+      dir: '(test)',
+      config: TEST,
+      model: new NFlowAD(TEST, 3),
+      normalisation: fitNormalisation([motionFeatures(motion), motionFeatures(walkerMotion({ frames: 60 }))]),
+      calibration: null,
+      training: {},
+    };
+  });
+
+  it('gives the offline path\'s model terms, however the frames are split into calls', async () => {
+    const motion = rigidlyMovingPose(40);
+    const [offline] = await new LocalTerms(loaded).rawTerms([motion]);
+    for (const tick of [2, 3, 7, 40]) {
+      const [streamed] = await new IncrementalScorer(loaded).streamedTerms([motion], tick);
+      expect(streamed!.frameCount).toBe(40);
+      for (let i = 0; i < offline!.jointErrors.length; i++) expect(streamed!.jointErrors[i]).toBeCloseTo(offline!.jointErrors[i]!, 3);
+      for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(offline!.nll[t]!, 3);
+    }
+  });
+
+  it('batches avatars of different lengths and pace without mixing their state', async () => {
+    const a = rigidlyMovingPose(30, 1);
+    const b = rigidlyMovingPose(21, 2);
+    const scorer = new IncrementalScorer(loaded);
+    const [alone] = await new IncrementalScorer(loaded).streamedTerms([b], 2);
+    const [together] = (await scorer.streamedTerms([a, b], 2)).slice(1);
+    for (let i = 0; i < alone!.jointErrors.length; i++) expect(together!.jointErrors[i]).toBeCloseTo(alone!.jointErrors[i]!, 4);
+    expect(scorer.avatarCount).toBe(0); // streamedTerms leaves no state behind
+  });
+
+  it('refuses a bidirectional model', () => {
+    const config = { ...TEST, encoder: { ...TEST.encoder, causal: false } };
+    expect(() => new IncrementalScorer({ ...loaded, config, model: loaded.model })).toThrow(/not causal/);
+  });
+});
+
+describe('robustScaleFast', () => {
+  it('equals robustScale (median and MAD) with ties and odd or even counts', () => {
+    let s = 5;
+    const random = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(random() * 60);
+      const values = Float64Array.from({ length: n }, () => Math.round(random() * 10));
+      const expected = robustScale(values);
+      const fast = robustScaleFast(values, n, new Float64Array(n));
+      expect(fast.center).toBeCloseTo(expected.center, 9);
+      expect(fast.spread).toBeCloseTo(expected.spread, 9);
+    }
+  });
+});
+
+describe('online scoring', () => {
+  const terms = (frames: number, seed: number): RawClipTerms => {
+    let s = seed;
+    const random = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const series = (n: number): Float32Array => Float32Array.from({ length: n }, () => random());
+    return { frameCount: frames, jointErrors: series(frames * J), nll: series(frames), boneDeviations: new Float32Array(frames * J), limitViolations: new Float32Array(frames * J), accelerations: series(frames * J) };
+  };
+  const unit = { center: 0.5, spread: 0.2 };
+  const calibration = { reconstruction: unit, nll: unit, joints: Array(J).fill(unit), bones: Array(J).fill({ center: 0, spread: 1e-3 }), accelerations: Array(J).fill(unit) };
+  const weights = { alpha: 0.6, beta: 0.4, adaptive: true, temporalPrior: true };
+
+  it('is causal: changing later frames never changes earlier scores', () => {
+    const a = terms(120, 1);
+    const b = { ...a, jointErrors: a.jointErrors.slice(), nll: a.nll.slice() };
+    for (let i = 80 * J; i < 120 * J; i++) b.jointErrors[i] = 50; // a fault from frame 80 on
+    const before = onlineClipScores(a, calibration, weights, { windowFrames: 64 });
+    const after = onlineClipScores(b, calibration, weights, { windowFrames: 64 });
+    expect(Array.from(after.frameScores.subarray(0, 80))).toEqual(Array.from(before.frameScores.subarray(0, 80)));
+    expect(Math.min(...after.frameScores.subarray(80, 90))).toBeGreaterThan(Math.max(...before.frameScores.subarray(80, 90)));
+  });
+
+  it('matches the offline scores of the same window when scales are fresh every frame', () => {
+    const a = terms(50, 2);
+    const online = onlineClipScores(a, calibration, weights, { windowFrames: 50, warmupFrames: 50, tickFrames: 1 });
+    const offline = frameLevelScores(a, { ...calibration, edges: { startErrorFactor: [], endErrorFactor: [], startNllOffset: [], endNllOffset: [] } }, { ...weights, edgeCorrection: false });
+    // The newest frame online is judged against everything so far, like the offline clip's last frame.
+    expect(online.frameScores[49]).toBeCloseTo(offline.frameScores[49]!, 4);
+  });
+});
