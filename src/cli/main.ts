@@ -1,5 +1,5 @@
 /**
- * The motionguard command line: train, calibrate, score, info.
+ * The motionguard command line: train, calibrate, score, info, evaluate, demo, serve.
  * Every command prints data on stdout and messages on stderr, and returns an exit code.
  */
 import { parseArgs } from 'node:util';
@@ -16,12 +16,15 @@ import type { BackendName } from '../model/backend.js';
 import os from 'node:os';
 import type { ModelConfig } from '../model/types.js';
 import { listBvhFiles, loadBvhFile } from '../train/dataset.js';
-import { evaluate, reportMarkdown } from '../eval/evaluate.js';
+import { evaluate, reportMarkdown, type ClipScorer } from '../eval/evaluate.js';
+import { openStreamingScorer } from '../model/streaming.js';
 import { fitPcaReconstruction, fitSpeedZScore } from '../eval/baselines.js';
 import { isHeldOut } from '../train/holdout.js';
 import { train } from '../train/trainer.js';
 import { runDemo } from './demo.js';
 import { scoreLine, type ErrorLine } from './score-output.js';
+import { replayClips, runReplay } from './replay.js';
+import { SERVE_USAGE, commandServe } from './serve.js';
 
 const USAGE = `motionguard — anomalous human motion detection (NFlowAD)
 
@@ -30,8 +33,12 @@ Usage:
                     [--holdout FRACTION] [--exclude REGEX] [--workers 1|2]
   motionguard calibrate --model DIR --data DIR|GLOB... [--validation]
   motionguard score [--model DIR] [--workers N] --jsonl FILE.bvh...
+  motionguard score --replay [--model DIR] [--workers N] [--tick-ms N] [--config FILE] --jsonl FILE.bvh...
+                    the same lines, scored by the streaming server's online path (virtual clock)
+  ${SERVE_USAGE}
+                    the streaming server (WebSocket ingest and alerts, /metrics); see docs/protocol.md
   motionguard info [--model DIR]
-  motionguard evaluate [--model DIR] --data DIR [--holdout 0.1] [--unseen REGEX] [--out report.json]
+  motionguard evaluate [--model DIR] --data DIR [--holdout 0.1] [--unseen REGEX] [--out report.json] [--replay]
   motionguard demo [--bvh FILE] [--kind KIND]   inject a fault into a clip and show how it scores
 
 Common options:
@@ -158,10 +165,29 @@ async function commandScore(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { model: { type: 'string' }, jsonl: { type: 'boolean', default: false }, backend: { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      model: { type: 'string' },
+      jsonl: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      workers: { type: 'string' },
+      replay: { type: 'boolean', default: false },
+      'tick-ms': { type: 'string' },
+      config: { type: 'string' },
+    },
   });
   if (!values.jsonl) throw new UsageError('score writes JSON lines: pass --jsonl');
   if (positionals.length === 0) throw new UsageError('score needs at least one BVH file');
+  if (values.replay) {
+    return runReplay({
+      files: positionals,
+      model: values.model,
+      backend: values.backend === undefined ? undefined : resolveBackendName(values.backend),
+      workers: intOption(values.workers, 'workers'),
+      configFile: values.config,
+      tickMs: values['tick-ms'],
+    });
+  }
+  if (values['tick-ms'] !== undefined || values.config !== undefined) throw new UsageError('--tick-ms and --config go with --replay');
   const backend = await initBackend(resolveBackendName(values.backend));
   const loaded = await loadModel(values.model ?? DEFAULT_MODEL_DIR);
   const { scorer, close } = makeScorer(loaded, backend, values.workers, positionals.length);
@@ -207,6 +233,12 @@ async function scoreFiles(scorer: MotionScorer, positionals: readonly string[]):
   return failures === positionals.length ? 1 : 0;
 }
 
+/** Clip results through exactly the online path (see src/cli/replay.ts). */
+async function replayScorer(modelDir: string, backend: BackendName, workersOption: string | undefined): Promise<{ scorer: ClipScorer; close: () => Promise<void> }> {
+  const streaming = await openStreamingScorer({ modelDir, backend, workers: workersOption === undefined ? undefined : intOption(workersOption, 'workers') });
+  return { scorer: { scoreClips: (motions) => replayClips(streaming, motions) }, close: () => streaming.close() };
+}
+
 async function commandEvaluate(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -219,6 +251,7 @@ async function commandEvaluate(argv: string[]): Promise<number> {
       backend: { type: 'string' },
       seed: { type: 'string', default: '1' },
       workers: { type: 'string' },
+      replay: { type: 'boolean', default: false },
     },
   });
   if (!values.data?.length) throw new UsageError('evaluate needs --data DIR|GLOB (the normal data the model was trained from)');
@@ -239,7 +272,8 @@ async function commandEvaluate(argv: string[]): Promise<number> {
   }
   if (heldOut.length === 0) throw new UsageError('no held-out clips: check --holdout and --data');
   process.stderr.write(`evaluating on ${heldOut.length} held-out clips and ${unseen.length} unseen-motion clips; baselines fitted on ${training.length} clips\n`);
-  const { scorer, close } = makeScorer(loaded, backend, values.workers, heldOut.length * 16);
+  // --replay: judge the online path (every clip streamed through the streaming scorer and the online rule).
+  const { scorer, close } = values.replay ? await replayScorer(loaded.dir, backend, values.workers) : makeScorer(loaded, backend, values.workers, heldOut.length * 16);
   const report = await evaluate({
     scorer,
     heldOut,
@@ -302,6 +336,8 @@ export async function main(argv: string[]): Promise<number> {
         return await commandEvaluate(rest);
       case 'demo':
         return await commandDemo(rest);
+      case 'serve':
+        return await commandServe(rest);
       case undefined:
       case '--help':
       case '-h':
