@@ -114,6 +114,7 @@ export class IncrementalScorer implements StreamingScorer {
   private readonly warmupFrames: number;
   private readonly referenceRefreshFrames: number;
   private readonly scaleRefreshFrames: number | undefined;
+  private readonly buffers = new ScratchBuffers();
   /** maskRows[k][t mod K]: the tokens scoring pass k hides in frame t (see scoringCellMask). */
   private readonly maskRows: Float32Array[][];
 
@@ -268,12 +269,13 @@ export class IncrementalScorer implements StreamingScorer {
     // Streams are avatar-major (stream a*P + k is pass k of avatar a); new frames fill the
     // first of n slots and padding comes after them, where causal attention never looks,
     // so cached and new frames keep their true distances.
-    const features = new Float32Array(N * n * FEATURE_SIZE);
-    const mask = new Float32Array(N * n * TOKEN_COUNT);
-    const bias = new Float32Array(N * width);
+    // Buffers are reused between calls (tens of MB per tick would otherwise feed the GC).
+    const features = this.buffers.take('features', N * n * FEATURE_SIZE);
+    const mask = this.buffers.take('mask', N * n * TOKEN_COUNT);
+    const bias = this.buffers.take('bias', N * width);
     // Caches as AttentionCache wants them: each stream's r cached rows, then n zero rows.
-    const keys = Array.from({ length: layers }, () => new Float32Array(N * width * d));
-    const values = Array.from({ length: layers }, () => new Float32Array(N * width * d));
+    const keys = Array.from({ length: layers }, (_, l) => this.buffers.take(`keys${l}`, N * width * d));
+    const values = Array.from({ length: layers }, (_, l) => this.buffers.take(`values${l}`, N * width * d));
     active.forEach((p, a) => {
       const have = Math.min(p.state.framesSeen - p.frames, r); // cached frames that are real
       for (let l = 0; l < layers; l++) {
@@ -355,6 +357,21 @@ export class IncrementalScorer implements StreamingScorer {
       row += p.frames;
       return terms;
     });
+  }
+}
+
+/** Zeroed Float32Arrays reused between calls, by name; they only grow. */
+class ScratchBuffers {
+  private readonly buffers = new Map<string, Float32Array>();
+
+  take(name: string, length: number): Float32Array {
+    let buffer = this.buffers.get(name);
+    if (!buffer || buffer.length < length) {
+      buffer = new Float32Array(Math.ceil(length * 1.25));
+      this.buffers.set(name, buffer);
+      return buffer.subarray(0, length);
+    }
+    return buffer.subarray(0, length).fill(0);
   }
 }
 

@@ -194,9 +194,9 @@ export interface AttentionCache {
  * cached keys/values of each stream's previous `radius` frames. Gives exactly what
  * encoderLayer gives for those frames over the whole stream, at a cost that grows with n.
  * Attention here is a small batched matMul over radius+n keys (no shifted slices: on wasm
- * a slice of a 4D tensor runs in JS). bias [N, 1, n, radius+n] marks which cached and
- * new frames each new frame may see; relative [1, H, n, radius+n] is the learned
- * per-distance bias laid out for these positions (streamRelativeBias).
+ * a slice of a 4D tensor runs in JS). bias [N, 1, 1, radius+n] marks which cached rows
+ * are real; relative [1, n, H, radius+n] is the learned per-distance bias laid out for
+ * these positions (streamRelativeBias).
  * Returns the layer output and the new frames' keys and values, [N*n, d] each.
  */
 export function encoderLayerStep(
@@ -214,15 +214,18 @@ export function encoderLayerStep(
   const dh = d / H;
   const a = `${name}/attn`;
   const normed = layerNorm(params, `${name}/ln1`, x);
-  const q = tf.transpose(tf.mul(dense(params, `${a}/q`, normed, d), 1 / Math.sqrt(dh)).reshape([N, n, H, dh]), [0, 2, 1, 3]);
+  const q = tf.mul(dense(params, `${a}/q`, normed, d), 1 / Math.sqrt(dh)).reshape([N, n, 1, H, dh]);
   const newKeys = dense(params, `${a}/k`, normed, d);
   const newValues = dense(params, `${a}/v`, normed, d);
-  const heads = (cached: tf.Tensor3D, fresh: tf.Tensor2D): tf.Tensor =>
-    tf.transpose(tf.add(cached, tf.pad(fresh.reshape([N, n, d]), [[0, 0], [r, 0], [0, 0]])).reshape([N, r + n, H, dh]), [0, 2, 1, 3]);
-  const k = heads(cache.keys, newKeys);
-  const v = heads(cache.values, newValues);
-  const weights = tf.softmax(tf.add(tf.add(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), bias), relative));
-  const context = tf.transpose(tf.matMul(weights, v as tf.Tensor4D), [0, 2, 1, 3]).reshape([N * n, d]) as tf.Tensor2D;
+  // Cached rows then new rows, [N, 1, r+n, H, dh]: the add of zero-padded new rows beats a concat.
+  const rows = (cached: tf.Tensor3D, fresh: tf.Tensor2D): tf.Tensor =>
+    tf.add(cached, tf.pad(fresh.reshape([N, n, d]), [[0, 0], [r, 0], [0, 0]])).reshape([N, 1, r + n, H, dh]);
+  // Broadcast products and sums instead of a batched matMul of tiny matrices (slow on wasm).
+  const scores = tf.transpose(tf.sum(tf.mul(q, rows(cache.keys, newKeys)), -1), [0, 1, 3, 2]); // [N, n, H, r+n]
+  const weights = tf.softmax(tf.add(tf.add(scores, bias), relative));
+  const context = tf
+    .sum(tf.mul(tf.transpose(weights, [0, 1, 3, 2]).reshape([N, n, r + n, H, 1]), rows(cache.values, newValues)), 2)
+    .reshape([N * n, d]) as tf.Tensor2D;
   const attended = tf.add(x, dense(params, `${a}/out`, context, d)) as tf.Tensor2D;
   const hidden = gelu(dense(params, `${name}/ffn1`, layerNorm(params, `${name}/ln2`, attended), ffnUnits)) as tf.Tensor2D;
   return { output: tf.add(attended, dense(params, `${name}/ffn2`, hidden, d)) as tf.Tensor2D, keys: newKeys, values: newValues };
@@ -230,7 +233,7 @@ export function encoderLayerStep(
 
 /**
  * The learned per-distance attention bias of a causal layer laid out for a streaming step,
- * [1, H, n, radius+n]: query q (row radius+q of the cached+new sequence) sees row c at
+ * [1, n, H, radius+n]: query q (row radius+q of the cached+new sequence) sees row c at
  * distance radius+q-c when that is within 0..radius, and nothing else (-1e9).
  */
 export function streamRelativeBias(params: ParamStore, name: string, heads: number, radius: number, frames: number): tf.Tensor4D {
@@ -241,8 +244,8 @@ export function streamRelativeBias(params: ParamStore, name: string, heads: numb
   for (let h = 0; h < heads; h++) {
     for (let q = 0; q < frames; q++) {
       // Offset o (as in localAttention) looks at row q+o.
-      for (let o = 0; o < offsets; o++) out[(h * frames + q) * width + q + o] = table[h * offsets + o]!;
+      for (let o = 0; o < offsets; o++) out[(q * heads + h) * width + q + o] = table[h * offsets + o]!;
     }
   }
-  return tf.tensor4d(out, [1, heads, frames, width]);
+  return tf.tensor4d(out, [1, frames, heads, width]);
 }
