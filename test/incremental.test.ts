@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/model/backend.js';
 import { IncrementalScorer } from '../src/model/incremental-scorer.js';
-import type { LoadedModel } from '../src/model/model-dir.js';
+import { loadModel, type LoadedModel } from '../src/model/model-dir.js';
+import { StreamingWorkerPool } from '../src/model/streaming-pool.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { NFlowAD } from '../src/model/nflowad.js';
 import { fitNormalisation, motionFeatures } from '../src/model/normalise.js';
@@ -129,5 +130,32 @@ describe('online scoring', () => {
     const offline = frameLevelScores(a, { ...calibration, edges: { startErrorFactor: [], endErrorFactor: [], startNllOffset: [], endNllOffset: [] } }, { ...weights, edgeCorrection: false });
     // The newest frame online is judged against everything so far, like the offline clip's last frame.
     expect(online.frameScores[49]).toBeCloseTo(offline.frameScores[49]!, 4);
+  });
+});
+
+describe('streaming worker pool', () => {
+  it('gives the in-thread scorer\'s scores, each avatar kept on one worker', async () => {
+    await initBackend('wasm');
+    const shipped = await loadModel();
+    const local = new IncrementalScorer(shipped);
+    const pool = new StreamingWorkerPool({ modelDir: shipped.dir, backend: 'wasm', workers: 2, fps: local.fps, windowFrames: local.windowFrames, thresholds: local.thresholds });
+    try {
+      const motions = [walkerMotion({ frames: 45 }), rigidlyMovingPose(45, 4), walkerMotion({ frames: 45, cadence: 2.4, heading: 70 })];
+      for (let from = 0; from < 45; from += 5) {
+        const batch = motions.map((m, a) => ({ avatar: `a${a}`, frames: 5, positions: m.positions.slice(from * J * 3, (from + 5) * J * 3) }));
+        const [expected, got] = await Promise.all([local.scoreNewFrames(batch), pool.scoreNewFrames(batch)]);
+        got.forEach((g, a) => {
+          expect(g.avatar).toBe(`a${a}`);
+          for (let i = 0; i < 5; i++) expect(g.frameScores[i]).toBeCloseTo(expected[a]!.frameScores[i]!, 4);
+        });
+      }
+      pool.forget(['a0']);
+      const [again] = await pool.scoreNewFrames([{ avatar: 'a0', frames: 5, positions: motions[0]!.positions.slice(0, 5 * J * 3) }]);
+      local.forget(['a0']);
+      const [fresh] = await local.scoreNewFrames([{ avatar: 'a0', frames: 5, positions: motions[0]!.positions.slice(0, 5 * J * 3) }]);
+      for (let i = 0; i < 5; i++) expect(again!.frameScores[i]).toBeCloseTo(fresh!.frameScores[i]!, 4);
+    } finally {
+      await pool.close();
+    }
   });
 });

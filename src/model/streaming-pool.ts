@@ -3,10 +3,10 @@
  * (its caches live there), new avatars go to the worker with the fewest, and a call scores
  * every worker's share in parallel: one batched model call per worker.
  */
-import { Worker } from 'node:worker_threads';
 import type { BackendName } from './backend.js';
 import type { AvatarFrames, AvatarScores, StreamingScorer } from './streaming-scorer.js';
-import type { StreamingWorkerRequest, StreamingWorkerResponse } from './streaming-worker.js';
+import type { StreamingWorkerRequest } from './streaming-worker.js';
+import { WorkerRpc } from './worker-rpc.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
 import type { Thresholds } from './types.js';
 
@@ -26,11 +26,9 @@ export class StreamingWorkerPool implements StreamingScorer {
   readonly fps: number;
   readonly windowFrames: number;
   readonly thresholds: Thresholds;
-  private readonly workers: Worker[];
+  private readonly workers: WorkerRpc<WithoutId<StreamingWorkerRequest>, AvatarScores[]>[];
   private readonly load: number[];
   private readonly owner = new Map<string, number>();
-  private readonly pending = new Map<number, { resolve: (s: AvatarScores[]) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
 
   constructor(options: StreamingPoolOptions) {
     if (!(options.workers >= 1)) throw new Error(`a streaming pool needs at least one worker, got ${options.workers}`);
@@ -38,21 +36,8 @@ export class StreamingWorkerPool implements StreamingScorer {
     this.windowFrames = options.windowFrames;
     this.thresholds = options.thresholds;
     this.load = new Array<number>(options.workers).fill(0);
-    this.workers = Array.from({ length: options.workers }, () => {
-      const worker = new Worker(new URL('./streaming-worker.mjs', import.meta.url), { workerData: { modelDir: options.modelDir, backend: options.backend } });
-      worker.on('message', (response: StreamingWorkerResponse) => {
-        const waiter = this.pending.get(response.id);
-        if (!waiter) return;
-        this.pending.delete(response.id);
-        if ('error' in response) waiter.reject(new Error(`streaming worker: ${response.error}`));
-        else waiter.resolve(response.scores);
-      });
-      worker.on('error', (error) => {
-        for (const waiter of this.pending.values()) waiter.reject(error);
-        this.pending.clear();
-      });
-      return worker;
-    });
+    const script = new URL('./streaming-worker.mjs', import.meta.url);
+    this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend }, 'streaming worker'));
   }
 
   get size(): number {
@@ -60,11 +45,7 @@ export class StreamingWorkerPool implements StreamingScorer {
   }
 
   private request(worker: number, message: WithoutId<StreamingWorkerRequest>): Promise<AvatarScores[]> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.workers[worker]!.postMessage({ ...message, id });
-    });
+    return this.workers[worker]!.call(message);
   }
 
   private workerOf(avatar: string): number {

@@ -8,14 +8,13 @@ import { initBackend, type BackendName } from './backend.js';
 import { IncrementalScorer } from './incremental-scorer.js';
 import { loadModel } from './model-dir.js';
 import type { AvatarFrames, AvatarScores } from './streaming-scorer.js';
+import type { WorkerReply } from './worker-rpc.js';
 
 export type StreamingWorkerRequest =
   | { readonly id: number; readonly kind: 'score'; readonly batch: readonly AvatarFrames[] }
   | { readonly id: number; readonly kind: 'forget'; readonly avatars: readonly string[] };
 
-export type StreamingWorkerResponse =
-  | { readonly id: number; readonly scores: AvatarScores[] }
-  | { readonly id: number; readonly error: string };
+export type StreamingWorkerResponse = WorkerReply<AvatarScores[]>;
 
 const { modelDir, backend } = workerData as { modelDir: string; backend: BackendName };
 const port = parentPort!;
@@ -36,12 +35,12 @@ async function handle(request: StreamingWorkerRequest): Promise<void> {
     const scorer = await ready;
     if (request.kind === 'forget') {
       scorer.forget(request.avatars);
-      port.postMessage({ id: request.id, scores: [] } satisfies StreamingWorkerResponse);
+      port.postMessage({ id: request.id, result: [] } satisfies StreamingWorkerResponse);
       return;
     }
     const scores = await scorer.scoreNewFrames(request.batch);
     const transfer = scores.flatMap((s) => [s.frameScores.buffer, s.jointScores.buffer]) as ArrayBuffer[];
-    port.postMessage({ id: request.id, scores } satisfies StreamingWorkerResponse, transfer);
+    port.postMessage({ id: request.id, result: scores } satisfies StreamingWorkerResponse, transfer);
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).message } satisfies StreamingWorkerResponse);
   }

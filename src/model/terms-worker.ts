@@ -9,15 +9,14 @@ import { createMotion } from './motion.js';
 import { LocalTerms } from './scorer.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
 import type { RawClipTerms } from './types.js';
+import type { WorkerReply } from './worker-rpc.js';
 
 export interface WorkerRequest {
   readonly id: number;
   readonly motions: readonly { fps: number; positions: Float32Array }[];
 }
 
-export type WorkerResponse =
-  | { readonly id: number; readonly terms: RawClipTerms[] }
-  | { readonly id: number; readonly error: string };
+export type WorkerResponse = WorkerReply<RawClipTerms[]>;
 
 const { modelDir, backend } = workerData as { modelDir: string; backend: BackendName };
 const port = parentPort!;
@@ -33,7 +32,7 @@ port.on('message', async (request: WorkerRequest) => {
     const motions = request.motions.map((m) => createMotion(m.fps, CANONICAL_JOINTS, m.positions));
     const terms = await source.rawTerms(motions);
     const transfer = terms.flatMap((t) => [t.jointErrors.buffer, t.nll.buffer, t.boneDeviations.buffer, t.limitViolations.buffer, t.accelerations.buffer]) as ArrayBuffer[];
-    port.postMessage({ id: request.id, terms } satisfies WorkerResponse, transfer);
+    port.postMessage({ id: request.id, result: terms } satisfies WorkerResponse, transfer);
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).message } satisfies WorkerResponse);
   }
