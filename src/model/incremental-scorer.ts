@@ -24,6 +24,8 @@ import type { Calibration, RawClipTerms, Thresholds } from './types.js';
 
 const J = CANONICAL_JOINTS.length;
 const STRIDE = J * 3;
+/** Most new frames per avatar in one model step (see advance). */
+export const MAX_STEP_FRAMES = 8;
 
 export interface IncrementalOptions {
   /** Refresh skeleton scale, floor and bone lengths every call until this many frames, then every referenceRefreshFrames. */
@@ -218,18 +220,34 @@ export class IncrementalScorer implements StreamingScorer {
   /** Appends each avatar's new frames and computes their raw terms with one model call. */
   private async advance(batch: readonly AvatarFrames[], withScoring: boolean): Promise<RawClipTerms[]> {
     const seen = new Set<string>();
-    const prepared = batch.map((entry) => {
+    for (const entry of batch) {
       if (seen.has(entry.avatar)) throw new Error(`avatar '${entry.avatar}' appears twice in one batch`);
       seen.add(entry.avatar);
       if (!Number.isInteger(entry.frames) || entry.frames < 0 || entry.positions.length !== entry.frames * STRIDE) {
         throw new Error(`avatar '${entry.avatar}': ${entry.positions.length} numbers for ${entry.frames} frames of ${J} joints`);
       }
-      return entry.frames > 0 ? this.prepare(this.stateOf(entry.avatar, withScoring), entry) : null;
-    });
-    const active = prepared.filter((p): p is Prepared => p !== null);
-    const results = active.length > 0 ? await this.modelTerms(active) : [];
-    let next = 0;
-    return prepared.map((p) => (p ? results[next++]! : concatTerms([])));
+    }
+    // A backlog (a publisher catching up, a late tick) goes through in rounds of at most
+    // MAX_STEP_FRAMES new frames per avatar: the attention step's tensors grow with the
+    // square of the new frames, and past a few dozen they exhaust the wasm heap.
+    const parts: RawClipTerms[][] = batch.map(() => []);
+    const rounds = Math.ceil(Math.max(0, ...batch.map((e) => e.frames)) / MAX_STEP_FRAMES);
+    for (let round = 0; round < rounds; round++) {
+      const from = round * MAX_STEP_FRAMES;
+      const prepared = batch.map((entry) => {
+        const to = Math.min(entry.frames, from + MAX_STEP_FRAMES);
+        if (to <= from) return null;
+        const chunk = { avatar: entry.avatar, frames: to - from, positions: entry.positions.subarray(from * STRIDE, to * STRIDE) };
+        return this.prepare(this.stateOf(entry.avatar, withScoring), chunk);
+      });
+      const active = prepared.filter((p): p is Prepared => p !== null);
+      const results = await this.modelTerms(active);
+      let next = 0;
+      prepared.forEach((p, i) => {
+        if (p) parts[i]!.push(results[next++]!);
+      });
+    }
+    return parts.map((p) => (p.length === 1 ? p[0]! : concatTerms(p)));
   }
 
   /** Features and physical priors of the new frames, from the avatar's recent history. */
