@@ -4,6 +4,7 @@
  * (where the bad value came from included). Unknown keys in the file are rejected.
  */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -36,7 +37,12 @@ export interface ServerConfig extends Limits {
   readonly logLevel: LogLevel;
   /** Append JSON log lines to this file; null = stdout. */
   readonly logFile: string | null;
+  /** Directory of the built monitor page served at /monitor; null = DEFAULT_MONITOR_DIR. */
+  readonly monitorDir: string | null;
 }
+
+/** The package's own built monitor (`npx vite build --config clients/webxr/vite.config.ts`). */
+export const DEFAULT_MONITOR_DIR = fileURLToPath(new URL('../../clients/webxr/dist', import.meta.url));
 
 export const DEFAULT_CONFIG: ServerConfig = {
   host: '127.0.0.1',
@@ -58,6 +64,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxSubscribers: 1000,
   logLevel: 'info',
   logFile: null,
+  monitorDir: null,
   ...DEFAULT_LIMITS,
 };
 
@@ -89,6 +96,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   maxSubscribers: { kind: 'int', min: 0, max: 1_000_000 },
   logLevel: { kind: 'enum', values: LOG_LEVELS },
   logFile: { kind: 'string', nullable: true },
+  monitorDir: { kind: 'string', nullable: true },
   maxMessageBytes: { kind: 'int', min: 1024, max: 256 << 20 },
   maxFramesPerMessage: { kind: 'int', min: 1, max: 1_000_000 },
   maxAvatarsPerConnection: { kind: 'int', min: 1, max: 1_000_000 },

@@ -4,12 +4,14 @@
  * view of the avatars. The scorer may still be loading when the server starts listening:
  * /healthz answers at once, /readyz and the WebSocket paths answer 503 until the model is up.
  */
+import { readFile, realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
+import nodePath from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { StreamingScorer } from '../model/streaming-scorer.js';
 import { AlertHub } from './alerts.js';
-import type { ServerConfig } from './config.js';
+import { DEFAULT_MONITOR_DIR, type ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
 import { Detector } from './detector.js';
 import { IngestSession } from './ingest.js';
@@ -33,6 +35,30 @@ type Phase = 'loading' | 'ready' | 'failed' | 'stopping' | 'stopped';
 export function hardPayloadLimit(limits: Limits): number {
   return Math.max(4 * limits.maxMessageBytes, limits.maxMessageBytes + (1 << 20));
 }
+
+/** The monitor page (clients/webxr, built with Vite) and its assets. */
+const MONITOR_PATH = '/monitor';
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.bvh': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+  '.glb': 'model/gltf-binary',
+  '.gltf': 'model/gltf+json',
+};
 
 /** How long shutdown waits for clients to complete the close handshake. */
 const CLOSE_GRACE_MS = 2000;
@@ -193,6 +219,7 @@ export class MotionguardServer {
       return json(405, { error: 'method not allowed' });
     }
     try {
+      if (path === MONITOR_PATH || path.startsWith(`${MONITOR_PATH}/`)) return await this.serveMonitor(req, res, path);
       switch (path) {
         case '/healthz':
           return json(200, { status: 'ok' });
@@ -214,7 +241,7 @@ export class MotionguardServer {
           res.setHeader('upgrade', 'websocket');
           return json(426, { error: 'this path speaks WebSocket' });
         default:
-          return json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', AVATARS_PATH, `${INGEST_PATH} (ws)`, `${ALERTS_PATH} (ws)`] });
+          return json(404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', AVATARS_PATH, `${INGEST_PATH} (ws)`, `${ALERTS_PATH} (ws)`, MONITOR_PATH] });
       }
     } catch (error) {
       this.logger.error('request failed', { path, error });
@@ -223,11 +250,51 @@ export class MotionguardServer {
     }
   }
 
+  /** Static files of the built monitor under /monitor/ (index.html for the folder itself); nothing outside config.monitorDir is ever read. */
+  private async serveMonitor(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    const text = (status: number, body: string, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+      res.end(req.method === 'HEAD' ? undefined : `${body}\n`);
+    };
+    // Relative, so the page's relative asset URLs also work behind a proxy that adds a path prefix.
+    if (path === MONITOR_PATH) return text(301, 'moved to monitor/', { location: `monitor/${new URL(req.url ?? '/', 'http://localhost').search}` });
+    const dir = nodePath.resolve(this.config.monitorDir ?? DEFAULT_MONITOR_DIR);
+    let relative: string;
+    try {
+      relative = decodeURIComponent(path.slice(MONITOR_PATH.length + 1)) || 'index.html';
+    } catch {
+      return text(400, 'bad path encoding');
+    }
+    const notFound = (): void => text(404, `not found: ${path}`);
+    if (relative.includes('\0') || relative.split(/[\\/]/).some((segment) => segment === '..')) return notFound();
+    let file = nodePath.resolve(dir, relative);
+    try {
+      const root = await realpath(dir);
+      file = await realpath(file);
+      if (!file.startsWith(`${root}${nodePath.sep}`) || !(await stat(file)).isFile()) return notFound();
+    } catch {
+      const built = await stat(nodePath.join(dir, 'index.html')).then((s) => s.isFile(), () => false);
+      if (!built) return text(503, `the monitor has not been built: run \`npx vite build --config clients/webxr/vite.config.ts\` (no index.html in ${dir})`);
+      return notFound();
+    }
+    const body = await readFile(file);
+    const immutable = relative.startsWith('assets/');
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[nodePath.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': body.byteLength,
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    // A client may reset the connection after our refusal: without a listener that error would crash the process.
+    socket.on('error', () => {});
     if (url.pathname !== INGEST_PATH && url.pathname !== ALERTS_PATH) return refuse(404, 'Not Found');
     if (!this.isReady) return refuse(503, 'Service Unavailable');
     const formatParam = url.searchParams.get('format');
