@@ -12,7 +12,7 @@ import type { StreamingScorer } from '../model/streaming-scorer.js';
 import type { BackendName } from '../model/backend.js';
 import type { ClipDecision, ClipScores } from '../model/types.js';
 import { loadConfig, type ServerConfig } from '../stream/config.js';
-import { Detector, type DetectorOptions } from '../stream/detector.js';
+import { Detector, detectorSettingsFrom, type DetectorOptions } from '../stream/detector.js';
 import type { AlertMessage } from '../stream/protocol.js';
 import { loadBvhFile } from '../train/dataset.js';
 import { scoreLine, type ErrorLine } from './score-output.js';
@@ -119,16 +119,7 @@ export async function replayClips(scorer: StreamingScorer, clips: readonly Motio
 
 /** Detector settings of a server configuration, so a replay decides as that server would. */
 export function replayOptionsFrom(config: ServerConfig): ReplayOptions {
-  return {
-    tickMs: config.tickMs,
-    minFrames: config.minFrames,
-    fractionFloorFrames: config.fractionFloorFrames,
-    spikeHoldFrames: config.spikeHoldFrames,
-    endAfterSeconds: config.endAfterSeconds,
-    evictAfterSeconds: config.evictAfterSeconds,
-    maxGapSeconds: config.maxGapSeconds,
-    maxPendingFrames: config.maxPendingFrames ?? undefined,
-  };
+  return { tickMs: config.tickMs, ...detectorSettingsFrom(config) };
 }
 
 /** Clips replayed together (one avatar each); bounds memory and lets output stream. */

@@ -7,11 +7,25 @@
 import { Subject, type Observable } from 'rxjs';
 import type { AvatarFrames, AvatarScores, StreamingScorer } from '../model/streaming-scorer.js';
 import type { Thresholds } from '../model/types.js';
+import type { ServerConfig } from './config.js';
 import { AvatarBuffer, type AvatarBufferListener, type PushResult } from './avatar-buffer.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { OnlineRule, type EpisodeEvent } from './online-rule.js';
 import type { AlertMessage, AvatarScore, EndCause, ScoresMessage } from './protocol.js';
+
+/** The online rule's and buffers' settings of a server configuration: the server and replay decide alike. */
+export function detectorSettingsFrom(config: ServerConfig): Omit<DetectorOptions, 'scorer' | 'clock' | 'metrics' | 'logger' | 'maxAvatars'> {
+  return {
+    minFrames: config.minFrames,
+    fractionFloorFrames: config.fractionFloorFrames,
+    spikeHoldFrames: config.spikeHoldFrames,
+    endAfterSeconds: config.endAfterSeconds,
+    evictAfterSeconds: config.evictAfterSeconds,
+    maxGapSeconds: config.maxGapSeconds,
+    maxPendingFrames: config.maxPendingFrames ?? undefined,
+  };
+}
 
 export interface DetectorOptions {
   readonly scorer: StreamingScorer;

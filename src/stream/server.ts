@@ -13,7 +13,7 @@ import type { StreamingScorer } from '../model/streaming-scorer.js';
 import { AlertHub } from './alerts.js';
 import { DEFAULT_MONITOR_DIR, type ServerConfig } from './config.js';
 import type { Connection } from './connection.js';
-import { Detector } from './detector.js';
+import { Detector, detectorSettingsFrom } from './detector.js';
 import { IngestSession } from './ingest.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -185,13 +185,7 @@ export class MotionguardServer {
     this.scorer = scorer;
     const detector = new Detector({
       scorer,
-      minFrames: config.minFrames,
-      fractionFloorFrames: config.fractionFloorFrames,
-      spikeHoldFrames: config.spikeHoldFrames,
-      endAfterSeconds: config.endAfterSeconds,
-      evictAfterSeconds: config.evictAfterSeconds,
-      maxGapSeconds: config.maxGapSeconds,
-      maxPendingFrames: config.maxPendingFrames ?? undefined,
+      ...detectorSettingsFrom(config),
       maxAvatars: config.maxAvatars,
       metrics,
       logger,
