@@ -133,6 +133,23 @@ describe('online scoring', () => {
   });
 });
 
+describe('incremental scorer with the shipped model', () => {
+  it('takes a backlog longer than the window in one call (in rounds) and scores every frame', async () => {
+    await initBackend('wasm');
+    const scorer = new IncrementalScorer(await loadModel());
+    const motions = [walkerMotion({ frames: 300 }), walkerMotion({ frames: 300, heading: 40 })];
+    const scores = await scorer.scoreNewFrames(motions.map((m, a) => ({ avatar: `b${a}`, frames: 300, positions: m.positions })));
+    for (const s of scores) {
+      expect(s.frameScores.length).toBe(300);
+      expect(s.jointScores.length).toBe(300 * J);
+      expect(s.frameScores.every(Number.isFinite)).toBe(true);
+    }
+    // ...and keeps streaming afterwards.
+    const [next] = await scorer.scoreNewFrames([{ avatar: 'b0', frames: 3, positions: motions[0]!.positions.slice(0, 3 * J * 3) }]);
+    expect(next!.frameScores.every(Number.isFinite)).toBe(true);
+  });
+});
+
 describe('streaming worker pool', () => {
   it('gives the in-thread scorer\'s scores, each avatar kept on one worker', async () => {
     await initBackend('wasm');

@@ -92,7 +92,7 @@ class AvatarState {
 /** One avatar's new frames, prepared for the model call. */
 interface Prepared {
   readonly state: AvatarState;
-  /** New frames scored (a burst longer than the window keeps its newest windowFrames). */
+  /** New frames (at most MAX_STEP_FRAMES, so they always fit in the window). */
   readonly frames: number;
   /** Absolute stream index of the first of them. */
   readonly firstFrame: number;
@@ -130,6 +130,7 @@ export class IncrementalScorer implements StreamingScorer {
       throw new Error(`model ${loaded.dir} (preset '${config.preset}') is not causal: use the full-window streaming strategy, or train a causal preset`);
     }
     if (config.scoring.scoringMaskPattern === 'joints') throw new Error(`incremental scoring needs scoringMaskPattern 'cells'`);
+    if (config.windowFrames <= MAX_STEP_FRAMES) throw new Error(`incremental scoring needs windows longer than ${MAX_STEP_FRAMES} frames`);
     this.fps = config.fps;
     this.windowFrames = config.windowFrames;
     this.radius = config.encoder.attentionRadius!;
@@ -160,15 +161,8 @@ export class IncrementalScorer implements StreamingScorer {
     const states = batch.map((entry) => this.stateOf(entry.avatar, true));
     const terms = await this.advance(batch, true);
     return batch.map((entry, i) => {
-      const state = states[i]!;
-      const t = terms[i]!;
-      const out = { avatar: entry.avatar, frameScores: new Float32Array(entry.frames), jointScores: new Float32Array(entry.frames * J) };
-      if (t.frameCount === 0) return out;
-      const scored = state.scoring!.push(t);
-      // Frames of a burst older than the window get no score of their own (zeros).
-      out.frameScores.set(scored.frameScores, entry.frames - t.frameCount);
-      out.jointScores.set(scored.jointScores, (entry.frames - t.frameCount) * J);
-      return out;
+      if (entry.frames === 0) return { avatar: entry.avatar, frameScores: new Float32Array(0), jointScores: new Float32Array(0) };
+      return { avatar: entry.avatar, ...states[i]!.scoring!.push(terms[i]!) };
     });
   }
 
@@ -252,10 +246,10 @@ export class IncrementalScorer implements StreamingScorer {
 
   /** Features and physical priors of the new frames, from the avatar's recent history. */
   private prepare(state: AvatarState, entry: AvatarFrames): Prepared {
-    state.history.append(entry.positions, entry.frames);
-    const frames = Math.min(entry.frames, state.history.frames);
-    const firstFrame = state.framesSeen + entry.frames - frames;
-    state.framesSeen += entry.frames;
+    const frames = entry.frames;
+    const firstFrame = state.framesSeen;
+    state.history.append(entry.positions, frames);
+    state.framesSeen += frames;
     state.framesSinceReferences += entry.frames;
     const motion = createMotion(this.fps, CANONICAL_JOINTS, state.history.view());
     const T = motion.frameCount;
