@@ -6,18 +6,19 @@
  * which are memory-bound and cheap in FLOPs but not in time; that is part of why the
  * achieved rate sits below the plain matMul rate.
  *
- * Per frame and scoring pass (P = scoringMasks + 1 passes: K masked ones and one unmasked):
+ * Per frame and scoring pass (P = K masked passes, plus one unmasked unless flow.latents is
+ * 'masked-mean'):
  *   embedding   2 * (F + Tk) * d                      F = 66 features, Tk = 22 mask flags
  *   projections L * 4 * 2 * d * d                     q, k, v, out
  *   attention   L * 4 * keys * d                      q.k and weights.v over `keys` keys
  *   ffn         L * 2 * 2 * d * (m * d)
  *   decoder     2 * d * h + 2 * h * F
- * Per frame, once (the flow on the unmasked pass's latent):
+ * Per frame, once (the flow on one latent):
  *   flow        2 * d * c + B * (2 * d * d + 2 * (d1 + c) * hf + 2 * hf * 2 * d2)
  * Per model call: the flow's mixing matrices W = P (L + I) (U + diag), 2 * 2 * d^3 per block.
  * Window path only: the causal context is one T x T band-matrix product per window, 2 * T^2 * d.
  * keys = radius + 1 (causal local), 2 * radius + 1 (bidirectional local), T (full attention);
- * in the streaming step, radius + n for a call with at most n new frames per avatar.
+ * in the streaming step, radius + 1 (JS attention over packed rows, no padding).
  */
 import type { ModelConfig } from '../src/model/types.js';
 
@@ -45,7 +46,7 @@ export interface CallFlops {
 }
 
 function passes(config: ModelConfig): number {
-  return config.scoring.scoringMasks + 1;
+  return config.scoring.scoringMasks + (config.flow.latents === 'masked-mean' ? 0 : 1);
 }
 
 /** Attention keys per query in the window path. */
@@ -117,12 +118,12 @@ export function windowCallFlops(config: ModelConfig, windows: number, frames: nu
 
 /**
  * One streaming step (IncrementalScorer.scoreNewFrames) over `avatars` avatars with `newFrames`
- * new frames each: P streams per avatar, each attending over radius + newFrames keys.
+ * new frames each: P streams per avatar, each frame attending over radius + 1 keys.
  */
 export function streamingCallFlops(config: ModelConfig, avatars: number, newFrames: number): CallFlops {
   if (!config.encoder.causal || config.encoder.attentionRadius === null) throw new Error(`preset '${config.preset}' is not causal: it has no streaming step`);
   if (!(avatars >= 1 && newFrames >= 1)) throw new Error(`avatars and newFrames must be >= 1, got ${avatars}, ${newFrames}`);
-  const perFrame = encoderDecoderPerFrame(config, config.encoder.attentionRadius + newFrames);
+  const perFrame = encoderDecoderPerFrame(config, config.encoder.attentionRadius + 1);
   const frames = avatars * newFrames;
   const call = combine(perFrame, frames * passes(config), frames, config, 0);
   return { call, perUnit: call.total / frames };

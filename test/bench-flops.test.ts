@@ -42,10 +42,13 @@ describe('bench FLOP counting', () => {
     expect(paper.perUnit / windowCallFlops(TINY, 1).perUnit).toBeGreaterThan(100);
   });
 
-  it('counts a streaming step per new frame with radius + n keys', () => {
+  it('counts a streaming step per new frame with radius + 1 keys (packed rows, no padding)', () => {
     const step = streamingCallFlops(TINY, 100, 3);
-    const perPassAttention = 2 * 4 * (12 + 3) * 64;
+    const perPassAttention = 2 * 4 * (12 + 1) * 64;
     expect(step.call.attention).toBe(300 * 4 * perPassAttention);
+    // A flow on the masked passes' latents drops the unmasked pass.
+    const maskedMean = streamingCallFlops({ ...TINY, flow: { ...TINY.flow, latents: 'masked-mean' } }, 100, 3);
+    expect(maskedMean.call.attention).toBe(300 * 3 * perPassAttention);
     expect(step.perUnit).toBeCloseTo(step.call.total / 300, 6);
     // Per frame about what the window path costs per frame (no T x T pooling, a little more attention).
     const window = windowCallFlops(TINY, 16);

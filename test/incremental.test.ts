@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/model/backend.js';
 import { IncrementalScorer } from '../src/model/incremental-scorer.js';
@@ -10,7 +11,7 @@ import { TEST } from '../src/model/presets.js';
 import { LocalTerms } from '../src/model/scorer.js';
 import { CANONICAL_JOINTS, jointIndex } from '../src/model/skeleton.js';
 import { robustScale, robustScaleFast } from '../src/model/stats.js';
-import { onlineClipScores } from '../src/model/online-scoring.js';
+import { crossesPeriod, onlineClipScores, refreshPhase } from '../src/model/online-scoring.js';
 import { frameLevelScores } from '../src/model/scoring.js';
 import type { RawClipTerms } from '../src/model/types.js';
 import { walkerMotion } from './fixtures/walker.js';
@@ -82,9 +83,55 @@ describe('incremental streaming scorer', () => {
     expect(scorer.avatarCount).toBe(0); // streamedTerms leaves no state behind
   });
 
+  it('matches the offline terms with learned distance biases and a flow on the masked passes\' mean latent', async () => {
+    const config = { ...TEST, flow: { ...TEST.flow, latents: 'masked-mean' as const } };
+    const model = new NFlowAD(config, 5);
+    // Non-zero per-distance biases, so a wrong offset in the streaming attention shows.
+    for (let l = 0; l < config.encoder.layers; l++) {
+      const relative = model.params.variable(`mae/enc${l}/attn/relative`);
+      relative.assign(tf.randomNormal(relative.shape, 0, 1, 'float32', 11 + l));
+    }
+    const other = { ...loaded, config, model };
+    expect(model.scoringPasses).toBe(config.scoring.scoringMasks);
+    const motion = rigidlyMovingPose(40);
+    const [offline] = await new LocalTerms(other).rawTerms([motion]);
+    // (From 2 frames per call: a first frame scored alone has no velocity yet, offline it has.)
+    for (const tick of [2, 3, 9]) {
+      const [streamed] = await new IncrementalScorer(other).streamedTerms([motion], tick);
+      for (let i = 0; i < offline!.jointErrors.length; i++) expect(streamed!.jointErrors[i]).toBeCloseTo(offline!.jointErrors[i]!, 3);
+      for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(offline!.nll[t]!, 3);
+    }
+    model.dispose();
+  });
+
   it('refuses a bidirectional model', () => {
     const config = { ...TEST, encoder: { ...TEST.encoder, causal: false } };
     expect(() => new IncrementalScorer({ ...loaded, config, model: loaded.model })).toThrow(/not causal/);
+  });
+});
+
+describe('staggered refreshes', () => {
+  it('refresh once per period, at a frame set by the phase, whatever the tick sizes', () => {
+    const refreshesAt = (phase: number, ticks: number[]): number[] => {
+      const at: number[] = [];
+      let seen = 0;
+      for (const n of ticks) {
+        if (crossesPeriod(seen, seen + n, phase, 30)) at.push(seen + n);
+        seen += n;
+      }
+      return at;
+    };
+    expect(refreshesAt(0, Array(40).fill(3))).toEqual([30, 60, 90, 120]);
+    expect(refreshesAt(7, Array(40).fill(3))).toEqual([24, 54, 84, 114]);
+    expect(refreshesAt(7, [5, 40, 1, 1, 100])).toEqual([45, 147]); // a burst crossing two boundaries refreshes once
+  });
+
+  it('spread avatars over the period, the same way for the same first frame', () => {
+    const walk = walkerMotion({ frames: 200 }).positions;
+    const phases = Array.from({ length: 200 }, (_, i) => refreshPhase(walk.subarray(i * J * 3, (i + 1) * J * 3), 30));
+    expect(new Set(phases).size).toBeGreaterThan(20);
+    const frame = walk.subarray(3 * J * 3, 4 * J * 3);
+    expect(refreshPhase(frame.slice(), 30)).toBe(refreshPhase(frame, 30));
   });
 });
 

@@ -9,13 +9,13 @@
  * adaptive scales from its recent terms (OnlineScoring).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionCache } from './layers.js';
+import type { StreamCache, StreamRows } from './cached-attention.js';
 import type { LoadedModel } from './model-dir.js';
 import { createMotion, type Motion } from './motion.js';
 import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
 import { TOKEN_DEPTH } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
-import { OnlineScoring, REPLAY_TICK_FRAMES } from './online-scoring.js';
+import { crossesPeriod, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
 import { PositionHistory } from './position-history.js';
 import { jointErrorsFromTokens } from './scoring.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
@@ -45,11 +45,11 @@ interface References {
 class AvatarState {
   framesSeen = 0;
   references: References | null = null;
-  framesSinceReferences = 0;
+  /** Offsets this avatar's reference refreshes (see refreshPhase). */
+  referencePhase = 0;
   readonly history: PositionHistory;
-  /** Per layer: keys and values of the last `radius` frames, passes x radius x d. */
-  readonly keys: Float32Array[];
-  readonly values: Float32Array[];
+  /** One key/value cache per scoring pass (the masked passes, then the unmasked one). */
+  readonly caches: StreamCache[];
   /** The last contextFrames latents of the unmasked pass, and their running sum. */
   private readonly latents: Float32Array;
   private readonly latentSum: Float64Array;
@@ -58,15 +58,13 @@ class AvatarState {
 
   constructor(
     windowFrames: number,
-    layers: number,
-    cacheSize: number,
+    caches: StreamCache[],
     private readonly contextFrames: number,
     private readonly d: number,
     readonly scoring: OnlineScoring | null,
   ) {
     this.history = new PositionHistory(windowFrames);
-    this.keys = Array.from({ length: layers }, () => new Float32Array(cacheSize));
-    this.values = Array.from({ length: layers }, () => new Float32Array(cacheSize));
+    this.caches = caches;
     this.latents = new Float32Array(contextFrames * d);
     this.latentSum = new Float64Array(d);
   }
@@ -107,8 +105,6 @@ export class IncrementalScorer implements StreamingScorer {
   readonly fps: number;
   readonly windowFrames: number;
   private readonly avatars = new Map<string, AvatarState>();
-  private readonly radius: number;
-  private readonly layers: number;
   private readonly d: number;
   private readonly passes: number;
   private readonly maskPasses: number;
@@ -133,11 +129,9 @@ export class IncrementalScorer implements StreamingScorer {
     if (config.windowFrames <= MAX_STEP_FRAMES) throw new Error(`incremental scoring needs windows longer than ${MAX_STEP_FRAMES} frames`);
     this.fps = config.fps;
     this.windowFrames = config.windowFrames;
-    this.radius = config.encoder.attentionRadius!;
-    this.layers = config.encoder.layers;
     this.d = config.encoder.dModel;
     this.maskPasses = config.scoring.scoringMasks;
-    this.passes = this.maskPasses + 1;
+    this.passes = loaded.model.scoringPasses;
     this.contextFrames = loaded.model.contextFrames!;
     this.warmupFrames = options.warmupFrames ?? 60;
     this.referenceRefreshFrames = options.referenceRefreshFrames ?? 60;
@@ -158,7 +152,7 @@ export class IncrementalScorer implements StreamingScorer {
   async scoreNewFrames(batch: readonly AvatarFrames[]): Promise<AvatarScores[]> {
     if (!this.calibration) throw new Error(`model ${this.loaded.dir} is not calibrated: run 'motionguard calibrate'`);
     // States are taken now: an avatar forgotten while the model runs still gets its scores.
-    const states = batch.map((entry) => this.stateOf(entry.avatar, true));
+    const states = batch.map((entry) => this.stateOf(entry, true));
     const terms = await this.advance(batch, true);
     return batch.map((entry, i) => {
       if (entry.frames === 0) return { avatar: entry.avatar, frameScores: new Float32Array(0), jointScores: new Float32Array(0) };
@@ -198,14 +192,23 @@ export class IncrementalScorer implements StreamingScorer {
     this.avatars.clear();
   }
 
-  private stateOf(avatar: string, withScoring: boolean): AvatarState {
+  private stateOf(entry: AvatarFrames, withScoring: boolean): AvatarState {
+    const avatar = entry.avatar;
     let state = this.avatars.get(avatar);
     if (!state) {
+      const phaseOf = (period: number): number => refreshPhase(entry.positions.subarray(0, STRIDE), period);
       const scoring =
         withScoring && this.calibration
-          ? new OnlineScoring(this.calibration, this.loaded.config.scoring, { windowFrames: this.windowFrames, warmupFrames: this.warmupFrames, refreshFrames: this.scaleRefreshFrames })
+          ? new OnlineScoring(this.calibration, this.loaded.config.scoring, {
+              windowFrames: this.windowFrames,
+              warmupFrames: this.warmupFrames,
+              refreshFrames: this.scaleRefreshFrames,
+              refreshPhase: phaseOf(this.scaleRefreshFrames ?? DEFAULT_SCALE_REFRESH_FRAMES),
+            })
           : null;
-      state = new AvatarState(this.windowFrames, this.layers, this.passes * this.radius * this.d, this.contextFrames, this.d, scoring);
+      const caches = Array.from({ length: this.passes }, () => this.loaded.model.mae.newStreamCache());
+      state = new AvatarState(this.windowFrames, caches, this.contextFrames, this.d, scoring);
+      state.referencePhase = phaseOf(this.referenceRefreshFrames);
       this.avatars.set(avatar, state);
     }
     return state;
@@ -232,7 +235,7 @@ export class IncrementalScorer implements StreamingScorer {
         const to = Math.min(entry.frames, from + MAX_STEP_FRAMES);
         if (to <= from) return null;
         const chunk = { avatar: entry.avatar, frames: to - from, positions: entry.positions.subarray(from * STRIDE, to * STRIDE) };
-        return this.prepare(this.stateOf(entry.avatar, withScoring), chunk);
+        return this.prepare(this.stateOf(chunk, withScoring), chunk);
       });
       const active = prepared.filter((p): p is Prepared => p !== null);
       const results = await this.modelTerms(active);
@@ -250,13 +253,12 @@ export class IncrementalScorer implements StreamingScorer {
     const firstFrame = state.framesSeen;
     state.history.append(entry.positions, frames);
     state.framesSeen += frames;
-    state.framesSinceReferences += entry.frames;
     const motion = createMotion(this.fps, CANONICAL_JOINTS, state.history.view());
     const T = motion.frameCount;
-    if (!state.references || state.framesSeen <= this.warmupFrames || state.framesSinceReferences >= this.referenceRefreshFrames) {
+    const refresh = crossesPeriod(firstFrame, state.framesSeen, state.referencePhase, this.referenceRefreshFrames);
+    if (!state.references || state.framesSeen <= this.warmupFrames || refresh) {
       const { scale, floor } = featureReferences(motion);
       state.references = { scale, floor, bones: boneReferenceLengths(motion) };
-      state.framesSinceReferences = 0;
     }
     const { scale, floor, bones } = state.references;
     const from = T - frames;
@@ -273,81 +275,55 @@ export class IncrementalScorer implements StreamingScorer {
   }
 
   private async modelTerms(active: readonly Prepared[]): Promise<RawClipTerms[]> {
-    const { radius: r, d, passes: P, maskPasses: K, layers } = this;
-    const A = active.length;
-    const N = A * P;
-    const n = Math.max(...active.map((p) => p.frames));
-    const width = r + n;
-    // Streams are avatar-major (stream a*P + k is pass k of avatar a); new frames fill the
-    // first of n slots and padding comes after them, where causal attention never looks,
-    // so cached and new frames keep their true distances.
+    const { d, passes: P, maskPasses: K } = this;
+    // Rows are packed avatar by avatar, pass by pass: avatar a's pass k holds its new frames
+    // at rows base[a] + k * frames .. + frames. No padding, whatever each avatar brings.
+    const base = new Int32Array(active.length + 1);
+    active.forEach((p, a) => (base[a + 1] = base[a]! + P * p.frames));
+    const rows = base[active.length]!;
     // Buffers are reused between calls (tens of MB per tick would otherwise feed the GC).
-    const features = this.buffers.take('features', N * n * FEATURE_SIZE);
-    const mask = this.buffers.take('mask', N * n * TOKEN_COUNT);
-    const bias = this.buffers.take('bias', N * width);
-    // Caches as AttentionCache wants them: each stream's r cached rows, then n zero rows.
-    const keys = Array.from({ length: layers }, (_, l) => this.buffers.take(`keys${l}`, N * width * d));
-    const values = Array.from({ length: layers }, (_, l) => this.buffers.take(`values${l}`, N * width * d));
+    const features = this.buffers.take('features', rows * FEATURE_SIZE);
+    const mask = this.buffers.take('mask', rows * TOKEN_COUNT);
+    const streams: StreamRows[] = [];
     active.forEach((p, a) => {
-      const have = Math.min(p.state.framesSeen - p.frames, r); // cached frames that are real
-      for (let l = 0; l < layers; l++) {
-        for (let k = 0; k < P; k++) {
-          keys[l]!.set(p.state.keys[l]!.subarray(k * r * d, (k + 1) * r * d), (a * P + k) * width * d);
-          values[l]!.set(p.state.values[l]!.subarray(k * r * d, (k + 1) * r * d), (a * P + k) * width * d);
-        }
-      }
       for (let k = 0; k < P; k++) {
-        const s = a * P + k;
-        features.set(p.features, s * n * FEATURE_SIZE);
-        bias.fill(-1e9, s * width, s * width + r - have);
-        if (k === K) continue; // the last pass stays unmasked, for the flow
-        for (let q = 0; q < p.frames; q++) mask.set(this.maskRows[k]![(p.firstFrame + q) % K]!, (s * n + q) * TOKEN_COUNT);
+        const rowStart = base[a]! + k * p.frames;
+        streams.push({ cache: p.state.caches[k]!, rowStart, frames: p.frames });
+        features.set(p.features, rowStart * FEATURE_SIZE);
+        if (k === K) continue; // the unmasked pass, when the flow wants one
+        for (let q = 0; q < p.frames; q++) mask.set(this.maskRows[k]![(p.firstFrame + q) % K]!, (rowStart + q) * TOKEN_COUNT);
       }
     });
-    const outputs = tf.tidy(() => {
-      const caches: AttentionCache[] = keys.map((_, l) => ({ keys: tf.tensor3d(keys[l]!, [N, width, d]), values: tf.tensor3d(values[l]!, [N, width, d]) }));
-      const step = this.loaded.model.mae.step({ streams: N, frames: n, features, mask, bias: tf.tensor4d(bias, [N, 1, 1, width]) }, caches);
-      const target = tf.tensor3d(features, [N * n, TOKEN_COUNT, CHANNELS]);
+    const step = this.loaded.model.mae.step({ rows, features, mask, streams });
+    const errorTensor = tf.tidy(() => {
+      const target = tf.tensor3d(features, [rows, TOKEN_COUNT, CHANNELS]);
       const err = tf.sum(tf.square(tf.sub(step.reconstruction.reshape(target.shape), target)), -1);
-      // Each token's error from the pass that hid it: multiply by the 0/1 mask (all 0 in the
-      // unmasked pass) and sum the passes.
-      const tokenErrors = tf.sum(tf.mul(err, tf.tensor2d(mask, [N * n, TOKEN_COUNT])).reshape([A, P, n, TOKEN_COUNT]), 1);
-      return [tokenErrors, step.latent, ...step.fresh.flatMap((f) => [f.keys, f.values])];
+      // Each token's error from the pass that hid it: the 0/1 mask keeps it (all 0 in the unmasked pass).
+      return tf.mul(err, tf.tensor2d(mask, [rows, TOKEN_COUNT]));
     });
-    const data = (await Promise.all(outputs.map((t) => t.data()))) as Float32Array[];
-    outputs.forEach((t) => t.dispose());
-    const [tokenErrors, allLatents] = [data[0]!, data[1]!];
+    const [maskedErrors, allLatents] = (await Promise.all([errorTensor.data(), step.latent.data()])) as Float32Array[];
+    errorTensor.dispose();
+    step.reconstruction.dispose();
+    step.latent.dispose();
 
-    // Roll each stream's key/value caches forward by its new frames.
-    active.forEach((p, a) => {
-      const m = p.frames;
-      for (let l = 0; l < layers; l++) {
-        for (const [cache, fresh] of [
-          [p.state.keys[l]!, data[2 + 2 * l]!],
-          [p.state.values[l]!, data[3 + 2 * l]!],
-        ] as const) {
-          for (let k = 0; k < P; k++) {
-            const s = a * P + k;
-            const base = k * r * d;
-            const keep = Math.max(0, r - m);
-            cache.copyWithin(base, base + (r - keep) * d, base + r * d);
-            const take = r - keep;
-            cache.set(fresh.subarray((s * n + m - take) * d, (s * n + m) * d), base + keep * d);
-          }
-        }
-      }
-    });
-
-    // The flow, on the unmasked pass's latents with each frame's causal context.
+    // The flow, on the unmasked pass's latents (or the masked passes' mean) with each frame's causal context.
     const total = active.reduce((sum, p) => sum + p.frames, 0);
     const flowInput = new Float32Array(total * d);
     const context = new Float32Array(total * d);
+    const onMasked = this.loaded.model.flowOnMaskedPasses;
     let row = 0;
     active.forEach((p, a) => {
       for (let q = 0; q < p.frames; q++, row++) {
-        const at = ((a * P + K) * n + q) * d; // the unmasked pass
-        const latent = allLatents.subarray(at, at + d);
-        flowInput.set(latent, row * d);
+        const latent = flowInput.subarray(row * d, (row + 1) * d);
+        if (onMasked) {
+          for (let k = 0; k < K; k++) {
+            const at = (base[a]! + k * p.frames + q) * d;
+            for (let i = 0; i < d; i++) latent[i]! += allLatents![at + i]! / K;
+          }
+        } else {
+          const at = (base[a]! + K * p.frames + q) * d;
+          latent.set(allLatents!.subarray(at, at + d));
+        }
         p.state.pushLatent(latent, context, row * d);
       }
     });
@@ -357,16 +333,21 @@ export class IncrementalScorer implements StreamingScorer {
 
     row = 0;
     return active.map((p, a) => {
-      const from = a * n * TOKEN_COUNT;
+      const m = p.frames;
+      const tokenErrors = new Float32Array(m * TOKEN_COUNT);
+      for (let k = 0; k < K; k++) {
+        const from = (base[a]! + k * m) * TOKEN_COUNT;
+        for (let i = 0; i < m * TOKEN_COUNT; i++) tokenErrors[i]! += maskedErrors![from + i]!;
+      }
       const terms: RawClipTerms = {
-        frameCount: p.frames,
-        jointErrors: jointErrorsFromTokens(tokenErrors.subarray(from, from + p.frames * TOKEN_COUNT), p.frames),
-        nll: nll.slice(row, row + p.frames),
+        frameCount: m,
+        jointErrors: jointErrorsFromTokens(tokenErrors, m),
+        nll: nll.slice(row, row + m),
         boneDeviations: p.boneDeviations,
         limitViolations: p.limitViolations,
         accelerations: p.accelerations,
       };
-      row += p.frames;
+      row += m;
       return terms;
     });
   }

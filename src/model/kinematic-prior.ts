@@ -103,6 +103,24 @@ export const JOINT_LIMITS: readonly JointLimit[] = [
   { joint: 'Chest', parent: 'Spine', child: 'Neck', maxBend: 50 },
 ];
 
+interface IndexedLimit extends JointLimit {
+  readonly j: number;
+  readonly pa: number;
+  readonly ch: number;
+}
+
+/** The limits a joint list can be checked against, with their joint indices (memoised: the streaming path asks every tick). */
+const indexedLimits = new WeakMap<readonly string[], IndexedLimit[]>();
+function limitsFor(jointNames: readonly string[]): IndexedLimit[] {
+  let limits = indexedLimits.get(jointNames);
+  if (!limits) {
+    const index = (name: JointName): number => jointNames.indexOf(name);
+    limits = JOINT_LIMITS.map((l) => ({ ...l, j: index(l.joint), pa: index(l.parent), ch: index(l.child) })).filter((l) => l.j >= 0 && l.pa >= 0 && l.ch >= 0);
+    indexedLimits.set(jointNames, limits);
+  }
+  return limits;
+}
+
 /** Degrees beyond a limit that count as one unit of evidence. */
 export const LIMIT_DEGREES_PER_UNIT = 5;
 
@@ -116,8 +134,7 @@ export function jointLimitViolations(motion: Motion): Float32Array {
   const T = motion.frameCount;
   const p = motion.positions;
   const out = new Float32Array(T * J);
-  const index = (name: JointName): number => motion.jointNames.indexOf(name);
-  const limits = JOINT_LIMITS.map((l) => ({ ...l, j: index(l.joint), pa: index(l.parent), ch: index(l.child) })).filter((l) => l.j >= 0 && l.pa >= 0 && l.ch >= 0);
+  const limits = limitsFor(motion.jointNames);
   for (let t = 0; t < T; t++) {
     const yaw = headingYaw(p, J, t);
     const leftX = Math.cos(yaw);

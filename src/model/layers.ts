@@ -31,6 +31,15 @@ export function dense(params: ParamStore, name: string, x: tf.Tensor2D, units: n
   return denseOp(x, w as tf.Tensor2D, b as tf.Tensor1D);
 }
 
+/**
+ * Inference-only dense layer with existing weights: one fused matMul+bias kernel (no
+ * gradient; training uses dense()).
+ */
+export function denseFused(params: ParamStore, name: string, x: tf.Tensor2D): tf.Tensor2D {
+  const w = params.variable(`${name}/w`) as tf.Tensor2D;
+  return tf.fused.matMul({ a: x, b: w, bias: params.variable(`${name}/b`) }) as tf.Tensor2D;
+}
+
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
 }
@@ -177,75 +186,4 @@ export function encoderLayer(
   const attended = tf.add(x, selfAttention(params, `${name}/attn`, layerNorm(params, `${name}/ln1`, x), shape, bias)) as tf.Tensor2D;
   const hidden = gelu(dense(params, `${name}/ffn1`, layerNorm(params, `${name}/ln2`, attended), ffnUnits)) as tf.Tensor2D;
   return tf.add(attended, dense(params, `${name}/ffn2`, hidden, x.shape[1])) as tf.Tensor2D;
-}
-
-/**
- * Keys and values of the last `radius` frames of one causal layer, [N, radius+n, d] each,
- * the last n rows zero: room for the new frames' (an add of the padded new rows is twice
- * as fast as a concat on wasm).
- */
-export interface AttentionCache {
-  readonly keys: tf.Tensor3D;
-  readonly values: tf.Tensor3D;
-}
-
-/**
- * One causal encoder layer over only the NEW frames of N streams: x [N*n, d] and the
- * cached keys/values of each stream's previous `radius` frames. Gives exactly what
- * encoderLayer gives for those frames over the whole stream, at a cost that grows with n.
- * Attention here is a small batched matMul over radius+n keys (no shifted slices: on wasm
- * a slice of a 4D tensor runs in JS). bias [N, 1, 1, radius+n] marks which cached rows
- * are real; relative [1, n, H, radius+n] is the learned per-distance bias laid out for
- * these positions (streamRelativeBias).
- * Returns the layer output and the new frames' keys and values, [N*n, d] each.
- */
-export function encoderLayerStep(
-  params: ParamStore,
-  name: string,
-  x: tf.Tensor2D,
-  cache: AttentionCache,
-  bias: tf.Tensor4D,
-  relative: tf.Tensor4D,
-  shape: { readonly streams: number; readonly frames: number; readonly heads: number; readonly radius: number },
-  ffnUnits: number,
-): { output: tf.Tensor2D; keys: tf.Tensor2D; values: tf.Tensor2D } {
-  const { streams: N, frames: n, heads: H, radius: r } = shape;
-  const d = x.shape[1];
-  const dh = d / H;
-  const a = `${name}/attn`;
-  const normed = layerNorm(params, `${name}/ln1`, x);
-  const q = tf.mul(dense(params, `${a}/q`, normed, d), 1 / Math.sqrt(dh)).reshape([N, n, 1, H, dh]);
-  const newKeys = dense(params, `${a}/k`, normed, d);
-  const newValues = dense(params, `${a}/v`, normed, d);
-  // Cached rows then new rows, [N, 1, r+n, H, dh]: the add of zero-padded new rows beats a concat.
-  const rows = (cached: tf.Tensor3D, fresh: tf.Tensor2D): tf.Tensor =>
-    tf.add(cached, tf.pad(fresh.reshape([N, n, d]), [[0, 0], [r, 0], [0, 0]])).reshape([N, 1, r + n, H, dh]);
-  // Broadcast products and sums instead of a batched matMul of tiny matrices (slow on wasm).
-  const scores = tf.transpose(tf.sum(tf.mul(q, rows(cache.keys, newKeys)), -1), [0, 1, 3, 2]); // [N, n, H, r+n]
-  const weights = tf.softmax(tf.add(tf.add(scores, bias), relative));
-  const context = tf
-    .sum(tf.mul(tf.transpose(weights, [0, 1, 3, 2]).reshape([N, n, r + n, H, 1]), rows(cache.values, newValues)), 2)
-    .reshape([N * n, d]) as tf.Tensor2D;
-  const attended = tf.add(x, dense(params, `${a}/out`, context, d)) as tf.Tensor2D;
-  const hidden = gelu(dense(params, `${name}/ffn1`, layerNorm(params, `${name}/ln2`, attended), ffnUnits)) as tf.Tensor2D;
-  return { output: tf.add(attended, dense(params, `${name}/ffn2`, hidden, d)) as tf.Tensor2D, keys: newKeys, values: newValues };
-}
-
-/**
- * The learned per-distance attention bias of a causal layer laid out for a streaming step,
- * [1, n, H, radius+n]: query q (row radius+q of the cached+new sequence) sees row c at
- * distance radius+q-c when that is within 0..radius, and nothing else (-1e9).
- */
-export function streamRelativeBias(params: ParamStore, name: string, heads: number, radius: number, frames: number): tf.Tensor4D {
-  const offsets = attentionOffsets(radius, true);
-  const table = relativeBias(params, `${name}/attn`, heads, offsets).dataSync();
-  const width = radius + frames;
-  const out = new Float32Array(heads * frames * width).fill(-1e9);
-  for (let h = 0; h < heads; h++) {
-    for (let q = 0; q < frames; q++) {
-      // Offset o (as in localAttention) looks at row q+o.
-      for (let o = 0; o < offsets; o++) out[(q * heads + h) * width + q + o] = table[h * offsets + o]!;
-    }
-  }
-  return tf.tensor4d(out, [1, frames, heads, width]);
 }

@@ -5,7 +5,8 @@
  * given to the embedding too, so the model knows what it must infer.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dense, encoderLayer, encoderLayerStep, fullAttentionBias, gelu, layerNorm, localAttentionBias, positionCodes, streamRelativeBias, type AttentionCache } from './layers.js';
+import { attendCached, StreamCache, type StreamRows } from './cached-attention.js';
+import { dense, denseFused, encoderLayer, fullAttentionBias, gelu, layerNorm, localAttentionBias, positionCodes } from './layers.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT } from './normalise.js';
 import type { ParamStore } from './params.js';
 import type { ModelConfig } from './types.js';
@@ -20,16 +21,14 @@ export interface WindowBatch {
   readonly valid: Float32Array;
 }
 
-/** New frames of N streams for MaskedAutoencoder.step. */
+/** New frames of many streams for MaskedAutoencoder.step, packed row after row. */
 export interface StreamStep {
-  readonly streams: number;
-  readonly frames: number;
-  /** streams x frames x FEATURE_SIZE standardised features. */
+  readonly rows: number;
+  /** rows x FEATURE_SIZE standardised features. */
   readonly features: Float32Array;
-  /** streams x frames x TOKEN_COUNT, 1 = hidden. */
+  /** rows x TOKEN_COUNT, 1 = hidden. */
   readonly mask: Float32Array;
-  /** [streams, 1, 1, radius+frames]: 0 for cached and new frames that are real, -1e9 for cache slots never filled. */
-  readonly bias: tf.Tensor4D;
+  readonly streams: readonly StreamRows[];
 }
 
 export class MaskedAutoencoder {
@@ -114,29 +113,58 @@ export class MaskedAutoencoder {
   }
 
   /**
-   * Causal models only: encodes and reconstructs the NEW frames of N streams given each
-   * stream's cached keys/values (one AttentionCache per layer, [N, radius+frames, d], see AttentionCache). Equal to
-   * forward() on the whole stream for those frames, at a cost that grows with the new frames.
-   * features/mask: N x frames x tokens (padding after each stream's new frames).
-   * Returns reconstructions and latents of the new frames and, per layer, their keys and
-   * values [N*frames, d] (the caller rolls its caches forward with them).
+   * Causal models only: encodes and reconstructs the NEW frames of many streams, given
+   * each stream's cached keys and values (StreamCache, advanced here). Equal to forward()
+   * on the whole stream for those frames, at a cost that grows with the new frames.
+   * Rows are packed, no padding: stream i owns `frames` rows from `rowStart`. The dense
+   * layers run as tensors over all rows; attention runs in JS (see cached-attention.ts).
+   * Returns reconstructions [rows, FEATURE_SIZE] and latents [rows, d].
    */
-  step(input: StreamStep, caches: readonly AttentionCache[]): { reconstruction: tf.Tensor2D; latent: tf.Tensor2D; fresh: { keys: tf.Tensor2D; values: tf.Tensor2D }[] } {
+  step(input: StreamStep): { reconstruction: tf.Tensor2D; latent: tf.Tensor2D } {
     if (!this.causal) throw new Error(`preset '${this.config.preset}' is not causal: streaming steps need a causal encoder`);
-    const { layers, heads, ffnMultiplier, attentionRadius } = this.config.encoder;
-    const { streams, frames } = input;
+    const { layers, heads, attentionRadius } = this.config.encoder;
+    const { rows, streams } = input;
+    const d = this.dModel;
     const radius = attentionRadius!;
-    let h = this.embed(input.features, input.mask, streams * frames);
-    const fresh: { keys: tf.Tensor2D; values: tf.Tensor2D }[] = [];
-    const shape = { streams, frames, heads, radius };
+    for (const s of streams) {
+      if (s.cache.radius !== radius || s.cache.d !== d || s.cache.keys.length !== layers) throw new Error('stream cache does not fit this model');
+    }
+    let h = tf.tidy(() => this.embed(input.features, input.mask, rows));
+    const context = new Float32Array(rows * d);
     for (let l = 0; l < layers; l++) {
       const name = `mae/enc${l}`;
-      const relative = streamRelativeBias(this.params, name, heads, radius, frames);
-      const out = encoderLayerStep(this.params, name, h, caches[l]!, input.bias, relative, shape, this.dModel * ffnMultiplier);
-      h = out.output;
-      fresh.push({ keys: out.keys, values: out.values });
+      const a = `${name}/attn`;
+      const qkvTensor = tf.tidy(() => {
+        const normed = layerNorm(this.params, `${name}/ln1`, h);
+        const w = tf.concat(['q', 'k', 'v'].map((p) => this.params.variable(`${a}/${p}/w`)), 1) as tf.Tensor2D;
+        const b = tf.concat(['q', 'k', 'v'].map((p) => this.params.variable(`${a}/${p}/b`)));
+        return tf.fused.matMul({ a: normed, b: w, bias: b });
+      });
+      const qkv = qkvTensor.dataSync() as Float32Array;
+      const relative = this.params.variable(`${a}/relative`).dataSync() as Float32Array;
+      attendCached(qkv, streams, { d, heads, radius, layer: l, relative }, context);
+      qkvTensor.dispose();
+      const next = tf.tidy(() => {
+        const attended = tf.add(h, denseFused(this.params, `${a}/out`, tf.tensor2d(context, [rows, d]))) as tf.Tensor2D;
+        const hidden = gelu(denseFused(this.params, `${name}/ffn1`, layerNorm(this.params, `${name}/ln2`, attended))) as tf.Tensor2D;
+        return tf.add(attended, denseFused(this.params, `${name}/ffn2`, hidden)) as tf.Tensor2D;
+      });
+      h.dispose();
+      h = next;
     }
-    return { ...this.decode(h), fresh };
+    for (const s of streams) s.cache.framesSeen += s.frames;
+    const out = tf.tidy(() => {
+      const latent = layerNorm(this.params, 'mae/enc_out', h);
+      const hidden = gelu(denseFused(this.params, 'mae/dec1', latent)) as tf.Tensor2D;
+      return { reconstruction: denseFused(this.params, 'mae/dec2', hidden), latent };
+    });
+    h.dispose();
+    return out;
+  }
+
+  /** A fresh key/value cache for one stream of step(). */
+  newStreamCache(): StreamCache {
+    return new StreamCache(this.config.encoder.layers, this.config.encoder.attentionRadius!, this.dModel);
   }
 
   /**

@@ -37,32 +37,52 @@ export class NFlowAD {
     this.maskGroups = scoringMaskGroups(config.scoring.scoringMasks);
   }
 
-  /** Latents of the unmasked input and their pooled context, [B*T, d] each (for flow training). */
-  latents(batch: WindowBatch): { latent: tf.Tensor2D; context: tf.Tensor2D } {
-    const none = new Float32Array(batch.batch * batch.frames * TOKEN_COUNT);
-    const { latent } = this.mae.forward(batch, none);
-    return { latent, context: pooledContext(latent, batch.valid, batch.batch, batch.frames, this.contextFrames) };
+  /** The flow models the mean latent of the masked scoring passes (no unmasked pass). */
+  get flowOnMaskedPasses(): boolean {
+    return this.config.flow.latents === 'masked-mean';
   }
 
-  /**
-   * Scoring terms for a batch of windows. All K masked passes and the unmasked pass run
-   * as ONE forward over a (K+1)-times larger batch: one big matMul beats K+1 small ones.
-   */
-  async windowTerms(batch: WindowBatch): Promise<WindowTerms> {
+  /** Encoder passes per scored frame: the K masked ones, plus the unmasked one unless the flow reuses theirs. */
+  get scoringPasses(): number {
+    return this.maskGroups.length + (this.flowOnMaskedPasses ? 0 : 1);
+  }
+
+  /** The flow's latents h_t and their pooled context, [B*T, d] each (for flow training). */
+  latents(batch: WindowBatch): { latent: tf.Tensor2D; context: tf.Tensor2D } {
+    const { batch: B, frames: T } = batch;
+    let latent: tf.Tensor2D;
+    if (this.flowOnMaskedPasses) {
+      const { stacked, mask } = this.stackPasses(batch, false);
+      latent = this.maskedMean(this.mae.forward(stacked, mask).latent, B * T);
+    } else {
+      latent = this.mae.forward(batch, new Float32Array(B * T * TOKEN_COUNT)).latent;
+    }
+    return { latent, context: pooledContext(latent, batch.valid, B, T, this.contextFrames) };
+  }
+
+  /** Mean over the K masked passes of their latents, [K*rows, d] -> [rows, d]. */
+  private maskedMean(latent: tf.Tensor2D, rows: number): tf.Tensor2D {
+    const K = this.maskGroups.length;
+    return tf.mean(tf.slice(latent, [0, 0], [K * rows, -1]).reshape([K, rows, latent.shape[1]]), 0) as tf.Tensor2D;
+  }
+
+  /** The batch repeated once per masked scoring pass (and once unmasked, last, when asked), with their masks. */
+  private stackPasses(batch: WindowBatch, withUnmasked: boolean): { stacked: WindowBatch; mask: Float32Array } {
     const { batch: B, frames: T } = batch;
     const K = this.maskGroups.length;
+    const copies = K + (withUnmasked ? 1 : 0);
     const cells = B * T * TOKEN_COUNT;
     const stacked: WindowBatch = {
-      batch: B * (K + 1),
+      batch: B * copies,
       frames: T,
-      features: new Float32Array(batch.features.length * (K + 1)),
-      valid: new Float32Array(batch.valid.length * (K + 1)),
+      features: new Float32Array(batch.features.length * copies),
+      valid: new Float32Array(batch.valid.length * copies),
     };
-    const mask = new Float32Array(cells * (K + 1));
-    for (let k = 0; k <= K; k++) {
+    const mask = new Float32Array(cells * copies);
+    for (let k = 0; k < copies; k++) {
       stacked.features.set(batch.features, k * batch.features.length);
       stacked.valid.set(batch.valid, k * batch.valid.length);
-      if (k === K) break; // the last copy stays unmasked, for the flow
+      if (k === K) break; // the unmasked copy
       if (this.config.scoring.scoringMaskPattern === 'joints') {
         const group = this.maskGroups[k]!;
         for (let i = 0; i < B * T; i++) mask.set(group, k * cells + i * TOKEN_COUNT);
@@ -71,6 +91,18 @@ export class NFlowAD {
         for (let b = 0; b < B; b++) mask.set(windowMask, k * cells + b * T * TOKEN_COUNT);
       }
     }
+    return { stacked, mask };
+  }
+
+  /**
+   * Scoring terms for a batch of windows. All K masked passes (and the unmasked pass, when
+   * the flow wants it) run as ONE forward over a larger batch: one big matMul beats small ones.
+   */
+  async windowTerms(batch: WindowBatch): Promise<WindowTerms> {
+    const { batch: B, frames: T } = batch;
+    const K = this.maskGroups.length;
+    const cells = B * T * TOKEN_COUNT;
+    const { stacked, mask } = this.stackPasses(batch, !this.flowOnMaskedPasses);
     const [errorsTensor, nllTensor] = tf.tidy(() => {
       const { reconstruction, latent } = this.mae.forward(stacked, mask);
       const target = tf.tensor3d(stacked.features, [stacked.batch * T, TOKEN_COUNT, CHANNELS]);
@@ -78,8 +110,8 @@ export class NFlowAD {
       // Keep each token's error from the pass that hid it: multiply by the 0/1 mask and sum the K passes.
       const masked = tf.mul(tf.slice(err, [0, 0], [K * B * T, TOKEN_COUNT]), tf.tensor2d(mask.subarray(0, K * cells), [K * B * T, TOKEN_COUNT]));
       const tokenErrors = tf.sum(masked.reshape([K, B * T, TOKEN_COUNT]), 0);
-      const clean = tf.slice(latent, [K * B * T, 0], [B * T, -1]) as tf.Tensor2D;
-      const nll = this.flow.nll(clean, pooledContext(clean, batch.valid, B, T, this.contextFrames));
+      const flowLatent = this.flowOnMaskedPasses ? this.maskedMean(latent, B * T) : (tf.slice(latent, [K * B * T, 0], [B * T, -1]) as tf.Tensor2D);
+      const nll = this.flow.nll(flowLatent, pooledContext(flowLatent, batch.valid, B, T, this.contextFrames));
       return [tokenErrors, nll];
     });
     const [tokenErrors, nll] = await Promise.all([errorsTensor.data(), nllTensor.data()]);

@@ -22,6 +22,28 @@ export interface OnlineScoringOptions {
   readonly warmupFrames?: number;
   /** After warm-up, refresh them once this many new frames have arrived. */
   readonly refreshFrames?: number;
+  /**
+   * Frames (0..refreshFrames-1) by which this avatar's refreshes are offset, so that avatars
+   * that joined together do not all pay for a refresh in the same tick (see refreshPhase).
+   */
+  readonly refreshPhase?: number;
+}
+
+/** Whether going from `before` to `after` frames passes a frame f with (f + phase) mod period = 0. */
+export function crossesPeriod(before: number, after: number, phase: number, period: number): boolean {
+  return Math.floor((after + phase) / period) > Math.floor((before + phase) / period);
+}
+
+/**
+ * A stable offset in [0, period) for one avatar, from the bits of its first frame (FNV-1a):
+ * spreads the avatars' periodic refreshes over the ticks, yet the same frames get the same
+ * offset in the server and in replay, so both make the same decisions.
+ */
+export function refreshPhase(firstFrame: Float32Array, period: number): number {
+  const bits = new Uint32Array(firstFrame.buffer, firstFrame.byteOffset, firstFrame.length);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bits.length; i++) hash = Math.imul(hash ^ bits[i]!, 0x01000193) >>> 0;
+  return hash % period;
 }
 
 /** The last windowFrames frames of raw terms, oldest first. */
@@ -64,7 +86,7 @@ export class OnlineScoring {
   private readonly warmupFrames: number;
   private readonly refreshFrames: number;
   private scales: EffectiveScales | null = null;
-  private framesSinceRefresh = 0;
+  private readonly refreshPhase: number;
   private framesSeen = 0;
   private readonly scratch: Float64Array;
   private readonly column: Float32Array;
@@ -76,7 +98,8 @@ export class OnlineScoring {
   ) {
     this.window = new TermsWindow(options.windowFrames);
     this.warmupFrames = options.warmupFrames ?? 60;
-    this.refreshFrames = options.refreshFrames ?? 30;
+    this.refreshFrames = options.refreshFrames ?? DEFAULT_SCALE_REFRESH_FRAMES;
+    this.refreshPhase = (options.refreshPhase ?? 0) % this.refreshFrames;
     this.scratch = new Float64Array(options.windowFrames);
     this.column = new Float32Array(options.windowFrames);
   }
@@ -89,11 +112,10 @@ export class OnlineScoring {
   /** Scores the new frames of `terms` (all of them are new), in order. */
   push(terms: RawClipTerms): FrameLevelScores {
     this.window.append(terms);
+    const before = this.framesSeen;
     this.framesSeen += terms.frameCount;
-    this.framesSinceRefresh += terms.frameCount;
-    if (!this.scales || this.framesSeen <= this.warmupFrames || this.framesSinceRefresh >= this.refreshFrames) {
+    if (!this.scales || this.framesSeen <= this.warmupFrames || crossesPeriod(before, this.framesSeen, this.refreshPhase, this.refreshFrames)) {
       this.scales = this.currentScales();
-      this.framesSinceRefresh = 0;
     }
     const n = Math.min(terms.frameCount, this.window.frameCount);
     const scored = scoresWith(this.window, this.calibration, this.scales, this.weights, this.window.frameCount - n, this.window.frameCount);
@@ -124,6 +146,9 @@ export class OnlineScoring {
     };
   }
 }
+
+/** Frames between refreshes of an avatar's adaptive scales after warm-up, unless set. */
+export const DEFAULT_SCALE_REFRESH_FRAMES = 30;
 
 /** Frames before online decisions start, unless the scoring config says otherwise. */
 export const DEFAULT_ONLINE_WARMUP_FRAMES = 30;

@@ -117,12 +117,19 @@ export function jointDeviations(
 /** Frame reconstruction term: mean of the frame's FRAME_TOP_JOINTS highest joint deviations (a fault often sits in one limb). */
 export function frameReconstruction(deviations: Float32Array, frames: number): Float32Array {
   const out = new Float32Array(frames);
-  const row = new Float32Array(J);
+  const top = new Float64Array(FRAME_TOP_JOINTS);
   for (let t = 0; t < frames; t++) {
-    row.set(deviations.subarray(t * J, (t + 1) * J));
-    row.sort();
+    // The k largest by insertion into a short sorted list (no sort per frame).
+    top.fill(-Infinity);
+    for (let j = 0; j < J; j++) {
+      const v = deviations[t * J + j]!;
+      if (!(v > top[FRAME_TOP_JOINTS - 1]!)) continue;
+      let k = FRAME_TOP_JOINTS - 1;
+      for (; k > 0 && v > top[k - 1]!; k--) top[k] = top[k - 1]!;
+      top[k] = v;
+    }
     let s = 0;
-    for (let k = 1; k <= FRAME_TOP_JOINTS; k++) s += row[J - k]!;
+    for (let k = 0; k < FRAME_TOP_JOINTS; k++) s += top[k]!;
     out[t] = s / FRAME_TOP_JOINTS;
   }
   return out;

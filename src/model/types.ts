@@ -33,6 +33,12 @@ export interface FlowConfig {
    * (what has arrived), not of the whole window. Default 60 (2 s at 30 fps).
    */
   readonly contextFrames?: number;
+  /**
+   * Which latent h_t the flow models: 'unmasked' (the paper: an extra encoder pass over the
+   * whole input) or 'masked-mean' (the mean of the K masked scoring passes' latents, which
+   * scoring computes anyway: one encoder pass per frame fewer). Default 'unmasked'.
+   */
+  readonly latents?: 'unmasked' | 'masked-mean';
 }
 
 export interface TrainingConfig {
