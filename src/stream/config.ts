@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_FRACTION_FLOOR_FRAMES } from './online-rule.js';
 import { DEFAULT_LIMITS, type Limits } from './protocol.js';
 
 export interface ServerConfig extends Limits {
@@ -53,7 +54,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   strategy: null,
   tickMs: 100,
   minFrames: 30,
-  fractionFloorFrames: 90,
+  fractionFloorFrames: DEFAULT_FRACTION_FLOOR_FRAMES,
   spikeHoldFrames: 30,
   endAfterSeconds: 2,
   evictAfterSeconds: 10,
