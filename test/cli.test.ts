@@ -81,5 +81,6 @@ describe('motionguard score (the batch contract, shipped default model)', () => 
   it('exits with a usage error for bad arguments', async () => {
     await expect(run(process.execPath, [BIN, 'score', path.join(dir, 'walk.bvh')])).rejects.toMatchObject({ code: 2 });
     await expect(run(process.execPath, [BIN, 'frobnicate'])).rejects.toMatchObject({ code: 2 });
+    await expect(run(process.execPath, [BIN, 'train', '--data', dir, '--flow-latents', 'sideways'])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--flow-latents/) });
   });
 });

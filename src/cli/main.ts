@@ -30,7 +30,7 @@ const USAGE = `motionguard — anomalous human motion detection (NFlowAD)
 
 Usage:
   motionguard train --data DIR|GLOB... [--preset NAME] [--epochs N] [--flow-epochs N] [--out DIR] [--resume] [--seed N]
-                    [--holdout FRACTION] [--exclude REGEX] [--workers 1|2]
+                    [--holdout FRACTION] [--exclude REGEX] [--workers 1|2] [--flow-latents unmasked|masked-mean]
   motionguard calibrate --model DIR --data DIR|GLOB... [--validation]
   motionguard score [--model DIR] [--workers N] --jsonl FILE.bvh...
   motionguard score --replay [--model DIR] [--workers N] [--tick-ms N] [--config FILE] --jsonl FILE.bvh...
@@ -107,9 +107,14 @@ async function commandTrain(argv: string[]): Promise<number> {
       holdout: { type: 'string', default: '0' },
       exclude: { type: 'string' },
       workers: { type: 'string' },
+      'flow-latents': { type: 'string' },
     },
   });
   if (!values.data?.length) throw new UsageError('train needs --data DIR|GLOB (normal motion only)');
+  const flowLatents = values['flow-latents'];
+  if (flowLatents !== undefined && flowLatents !== 'unmasked' && flowLatents !== 'masked-mean') {
+    throw new UsageError(`--flow-latents needs 'unmasked' or 'masked-mean', got '${flowLatents}'`);
+  }
   const holdout = Number(values.holdout);
   if (!(holdout >= 0 && holdout < 1)) throw new UsageError(`--holdout needs a fraction in [0, 1), got '${values.holdout}'`);
   await initBackend(resolveBackendName(values.backend));
@@ -119,6 +124,7 @@ async function commandTrain(argv: string[]): Promise<number> {
   const seed = intOption(values.seed, 'seed');
   const config: ModelConfig = {
     ...preset,
+    ...(flowLatents === undefined ? {} : { flow: { ...preset.flow, latents: flowLatents } }),
     training: {
       ...preset.training,
       ...(epochs === undefined ? {} : { epochs }),
