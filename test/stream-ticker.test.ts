@@ -28,7 +28,7 @@ describe('ticker (virtual time)', () => {
     });
   });
 
-  it('coalesces ticks while a tick outlasts the period: no overlap, no queue, the skipped ones counted', () => {
+  it('coalesces ticks while a tick outlasts the period: no overlap, no queue, one catch-up tick right after, the skipped ones counted', () => {
     const testScheduler = scheduler();
     testScheduler.run(({ flush }) => {
       const starts: number[] = [];
@@ -47,9 +47,10 @@ describe('ticker (virtual time)', () => {
       });
       testScheduler.schedule(() => ticker.stop(), 101);
       flush();
-      // ticks at 10 (runs to 35), 20 and 30 skipped, 40 (to 65), 50 and 60 skipped, 70 (to 95), 80 and 90 skipped, 100
-      expect(starts).toEqual([10, 40, 70, 100]);
-      expect(coalesced).toBe(6);
+      // tick at 10 (runs to 35); 20 and 30 skipped, so one catch-up tick at 35 (to 60); 40 and 50
+      // skipped: catch-up at 60 (to 85; the 60 tick finds it running); 70, 80 skipped: 85 (to 110); 90, 100 skipped.
+      expect(starts).toEqual([10, 35, 60, 85]);
+      expect(coalesced).toBe(9);
       expect(maxRunning).toBe(1);
     });
   });
