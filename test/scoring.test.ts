@@ -96,6 +96,17 @@ describe('clip rule', () => {
     const scores = Array.from({ length: 100 }, (_, i) => (i === 50 ? 9 : 0));
     expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: true, reason: 'spike', fraction: 0.01 });
   });
+  it('floors the fraction\'s denominator: a short clip needs as many unusual frames as a long one', () => {
+    const burst = Array.from({ length: 60 }, (_, i) => (i >= 50 ? 2 : 0)); // 10 of 60 frames over
+    expect(decideClip(burst, thresholds)).toMatchObject({ anomalous: true, reason: 'sustained' });
+    expect(decideClip(burst, thresholds, 120)).toMatchObject({ anomalous: false, reason: 'none' });
+    expect(decideClip(burst, thresholds, 120).fraction).toBeCloseTo(10 / 120, 9);
+    const sustained = Array.from({ length: 60 }, (_, i) => (i >= 45 ? 2 : 0)); // 15 frames: 15/120 >= 10%
+    expect(decideClip(sustained, thresholds, 120)).toMatchObject({ anomalous: true, reason: 'sustained' });
+    // Clips longer than the floor are judged by their own length.
+    const long = Array.from({ length: 300 }, (_, i) => (i < 30 ? 2 : 0));
+    expect(decideClip(long, thresholds, 120).fraction).toBeCloseTo(0.1, 9);
+  });
   it('lets isolated mild peaks pass', () => {
     const scores = Array.from({ length: 100 }, (_, i) => (i % 20 === 0 ? 2 : 0));
     expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: false, reason: 'none' });

@@ -6,11 +6,16 @@
  */
 import type { ClipDecision, Thresholds } from './types.js';
 
-export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold: number): number {
+/**
+ * Frames over the threshold / max(frames, floorFrames). The floor (0: none) keeps a short
+ * clip from being called anomalous for a handful of unusual frames, as the online rule's
+ * fractionFloorFrames does for a young window.
+ */
+export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold: number, floorFrames = 0): number {
   if (frameScores.length === 0) return 0;
   let over = 0;
   for (let i = 0; i < frameScores.length; i++) if (frameScores[i]! > threshold) over++;
-  return over / frameScores.length;
+  return over / Math.max(frameScores.length, floorFrames);
 }
 
 export function peakScore(frameScores: ArrayLike<number>): number {
@@ -19,8 +24,8 @@ export function peakScore(frameScores: ArrayLike<number>): number {
   return peak;
 }
 
-export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds): ClipDecision {
-  const fraction = fractionOverThreshold(frameScores, thresholds.frame);
+export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds, floorFrames = 0): ClipDecision {
+  const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames);
   const maxFrameScore = peakScore(frameScores);
   const sustained = fraction >= thresholds.fraction;
   const spike = maxFrameScore > thresholds.spike;

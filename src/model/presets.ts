@@ -19,6 +19,7 @@ const SCORING: ScoringConfig = {
   framePercentile: 97,
   sequencePercentile: 97,
   fractionThreshold: 0.1,
+  fractionFloorFrames: 120,
   spikePercentile: 99,
   scoringMasks: 3,
   scoringMaskPattern: 'cells',

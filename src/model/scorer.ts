@@ -151,7 +151,7 @@ export class MotionScorer implements WindowScorer {
       frameScores,
       jointScores,
       sequenceScore: sequenceScore(frameScores),
-      clip: decideClip(frameScores, this.thresholds),
+      clip: decideClip(frameScores, this.thresholds, this.loaded.config.scoring.fractionFloorFrames ?? 0),
       thresholds: this.thresholds,
     };
   }

@@ -69,6 +69,11 @@ export interface ScoringConfig {
   /** Clip rule: anomalous when at least this fraction of frames is over the frame threshold. */
   readonly fractionThreshold: number;
   /**
+   * The clip rule's fraction is over max(frames, this): a short clip needs as many unusual
+   * frames as one of this length to be called anomalous (0 or absent: the plain fraction).
+   */
+  readonly fractionFloorFrames?: number;
+  /**
    * Clip rule, spike arm: percentile of per-clip peak scores on normal validation clips;
    * a clip whose peak passes it is anomalous however brief the peak.
    */
