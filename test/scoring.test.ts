@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { windowPlan, packBatch } from '../src/model/batch.js';
-import { calibrate } from '../src/model/calibration.js';
+import { calibrate, thresholdsFor } from '../src/model/calibration.js';
 import { decideClip, fractionOverThreshold } from '../src/model/clip-rule.js';
 import { FEATURE_SIZE } from '../src/model/normalise.js';
-import { presetByName } from '../src/model/presets.js';
+import { presetByName, TINY } from '../src/model/presets.js';
 import { frameLevelScores, sequenceScore, topKJoints } from '../src/model/scoring.js';
 import { percentile, robustScale } from '../src/model/stats.js';
 import type { RawClipTerms } from '../src/model/types.js';
@@ -106,6 +106,16 @@ describe('clip rule', () => {
     // Clips longer than the floor are judged by their own length.
     const long = Array.from({ length: 300 }, (_, i) => (i < 30 ? 2 : 0));
     expect(decideClip(long, thresholds, 120).fraction).toBeCloseTo(0.1, 9);
+  });
+  it('lets the spike arm ignore the first settleFrames (they neither trigger nor calibrate it)', () => {
+    const early = Array.from({ length: 100 }, (_, i) => (i === 2 ? 9 : 0));
+    expect(decideClip(early, thresholds)).toMatchObject({ anomalous: true, reason: 'spike' });
+    expect(decideClip(early, thresholds, 0, 6)).toMatchObject({ anomalous: false, reason: 'none', maxFrameScore: 9 });
+    const later = Array.from({ length: 100 }, (_, i) => (i === 6 ? 9 : 0));
+    expect(decideClip(later, thresholds, 0, 6)).toMatchObject({ anomalous: true, reason: 'spike' });
+    const scoring = { ...TINY.scoring, spikePercentile: 100 };
+    expect(thresholdsFor([Float32Array.from(early)], scoring, 6).spike).toBe(0);
+    expect(thresholdsFor([Float32Array.from(early)], scoring).spike).toBe(9);
   });
   it('lets isolated mild peaks pass', () => {
     const scores = Array.from({ length: 100 }, (_, i) => (i % 20 === 0 ? 2 : 0));

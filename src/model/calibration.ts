@@ -4,7 +4,7 @@
  */
 import { CANONICAL_JOINTS } from './skeleton.js';
 import { frameLevelScores, frameReconstruction, jointDeviations, sequenceScore } from './scoring.js';
-import { peakScore } from './clip-rule.js';
+import { settledPeak } from './clip-rule.js';
 import { correctEdges, fitEdgeProfile } from './edges.js';
 import { percentile, robustScale } from './stats.js';
 import type { Calibration, RawClipTerms, ScoringConfig, Thresholds } from './types.js';
@@ -12,15 +12,18 @@ import type { Calibration, RawClipTerms, ScoringConfig, Thresholds } from './typ
 /** Smallest spread of a squared relative bone-length deviation: a 0.3% length change is one unit. */
 const MIN_BONE_SPREAD = 1e-5;
 
-/** Thresholds at the configured percentiles of normal frame scores, sequence scores and clip peaks. */
-export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scoring: ScoringConfig): Thresholds {
+/**
+ * Thresholds at the configured percentiles of normal frame scores, sequence scores and clip
+ * peaks (peaks of the frames after the first settleFrames, as the clip rule's spike arm sees them).
+ */
+export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scoring: ScoringConfig, settleFrames = 0): Thresholds {
   const frameScores: number[] = [];
   const sequenceScores: number[] = [];
   const peaks: number[] = [];
   for (const scores of frameScoresPerClip) {
     for (const v of scores) frameScores.push(v);
     sequenceScores.push(sequenceScore(scores));
-    peaks.push(peakScore(scores));
+    if (scores.length > settleFrames) peaks.push(settledPeak(scores, settleFrames));
   }
   return {
     frame: percentile(frameScores, scoring.framePercentile),
@@ -63,7 +66,7 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
   const scores = rawClips.map((clip) => frameLevelScores(clip, standardisation, scoring).frameScores);
   return {
     ...standardisation,
-    thresholds: thresholdsFor(scores, scoring),
+    thresholds: thresholdsFor(scores, scoring, scoring.spikeSettleFrames ?? 0),
     validationClips: clips.length,
     validationFrames: scores.reduce((n, s) => n + s.length, 0),
   };

@@ -24,11 +24,22 @@ export function peakScore(frameScores: ArrayLike<number>): number {
   return peak;
 }
 
-export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds, floorFrames = 0): ClipDecision {
+/** Peak score of the frames after the first settleFrames (-Infinity when there are none). */
+export function settledPeak(frameScores: ArrayLike<number>, settleFrames = 0): number {
+  let peak = -Infinity;
+  for (let i = settleFrames; i < frameScores.length; i++) peak = Math.max(peak, frameScores[i]!);
+  return peak;
+}
+
+/**
+ * floorFrames: see fractionOverThreshold. settleFrames: the first frames the spike arm
+ * ignores (maxFrameScore still reports the peak of every frame).
+ */
+export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds, floorFrames = 0, settleFrames = 0): ClipDecision {
   const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames);
   const maxFrameScore = peakScore(frameScores);
   const sustained = fraction >= thresholds.fraction;
-  const spike = maxFrameScore > thresholds.spike;
+  const spike = settledPeak(frameScores, settleFrames) > thresholds.spike;
   const reason = sustained && spike ? 'both' : sustained ? 'sustained' : spike ? 'spike' : 'none';
   return { anomalous: sustained || spike, fraction, maxFrameScore, reason };
 }

@@ -21,6 +21,7 @@ const SCORING: ScoringConfig = {
   fractionThreshold: 0.1,
   fractionFloorFrames: 120,
   spikePercentile: 99,
+  spikeSettleFrames: 6,
   scoringMasks: 3,
   scoringMaskPattern: 'cells',
   adaptive: true,

@@ -74,6 +74,11 @@ export interface ScoringConfig {
    */
   readonly fractionFloorFrames?: number;
   /**
+   * Clip rule, spike arm: the clip's first frames that neither set nor trigger the spike
+   * threshold (a causal model scores them with almost no context). 0 or absent: none.
+   */
+  readonly spikeSettleFrames?: number;
+  /**
    * Clip rule, spike arm: percentile of per-clip peak scores on normal validation clips;
    * a clip whose peak passes it is anomalous however brief the peak.
    */
