@@ -77,7 +77,7 @@ export function attendCached(qkv: Float32Array, streams: readonly StreamRows[], 
   const scale = 1 / Math.sqrt(dh);
   const stride = 3 * d;
   const offsets = r + 1;
-  const most = Math.max(0, ...streams.map((s) => s.frames));
+  const most = streams.reduce((m, s) => Math.max(m, s.frames), 0);
   // One stream's keys and values, oldest first: r cached rows, then its new rows. Copying
   // them into one contiguous block keeps the inner loops plain (and fast in V8).
   const windowKeys = new Float32Array((r + most) * d);

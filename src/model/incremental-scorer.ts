@@ -228,7 +228,7 @@ export class IncrementalScorer implements StreamingScorer {
     // MAX_STEP_FRAMES new frames per avatar: the attention step's tensors grow with the
     // square of the new frames, and past a few dozen they exhaust the wasm heap.
     const parts: RawClipTerms[][] = batch.map(() => []);
-    const rounds = Math.ceil(Math.max(0, ...batch.map((e) => e.frames)) / MAX_STEP_FRAMES);
+    const rounds = Math.ceil(batch.reduce((m, e) => Math.max(m, e.frames), 0) / MAX_STEP_FRAMES);
     for (let round = 0; round < rounds; round++) {
       const from = round * MAX_STEP_FRAMES;
       const prepared = batch.map((entry) => {
