@@ -48,9 +48,9 @@ class AvatarState {
   /** Offsets this avatar's reference refreshes (see refreshPhase). */
   referencePhase = 0;
   readonly history: PositionHistory;
-  /** One key/value cache per scoring pass (the masked passes, then the unmasked one). */
+  /** One key/value cache per scoring pass (the masked passes, then the unmasked one if any). */
   readonly caches: StreamCache[];
-  /** The last contextFrames latents of the unmasked pass, and their running sum. */
+  /** The last contextFrames flow latents (unmasked pass or masked passes' mean), and their running sum. */
   private readonly latents: Float32Array;
   private readonly latentSum: Float64Array;
   private latentCount = 0;

@@ -28,7 +28,7 @@ export interface WindowScorer {
   scoreWindows(windows: readonly Motion[]): Promise<FrameLevelScores[]>;
 }
 
-/** Most frames per model call; bounds memory (the call runs K+1 passes over them). */
+/** Most frames per model call; bounds memory (the call runs every scoring pass over them). */
 const MAX_BATCH_FRAMES = 4096;
 
 /** Raw terms from the model in this thread, all windows of a call in few batched model calls. */
