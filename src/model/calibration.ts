@@ -4,7 +4,7 @@
  */
 import { CANONICAL_JOINTS } from './skeleton.js';
 import { frameLevelScores, frameReconstruction, jointDeviations, sequenceScore } from './scoring.js';
-import { settledPeak } from './clip-rule.js';
+import { peakScore } from './clip-rule.js';
 import { correctEdges, fitEdgeProfile } from './edges.js';
 import { percentile, robustScale } from './stats.js';
 import type { Calibration, RawClipTerms, ScoringConfig, Thresholds } from './types.js';
@@ -23,7 +23,7 @@ export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scori
   for (const scores of frameScoresPerClip) {
     for (const v of scores) frameScores.push(v);
     sequenceScores.push(sequenceScore(scores));
-    if (scores.length > settleFrames) peaks.push(settledPeak(scores, settleFrames));
+    if (scores.length > settleFrames) peaks.push(peakScore(scores, settleFrames));
   }
   return {
     frame: percentile(frameScores, scoring.framePercentile),

@@ -18,16 +18,10 @@ export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold:
   return over / Math.max(frameScores.length, floorFrames);
 }
 
-export function peakScore(frameScores: ArrayLike<number>): number {
+/** Peak score of the frames from `fromFrame` on (-Infinity when there are none). */
+export function peakScore(frameScores: ArrayLike<number>, fromFrame = 0): number {
   let peak = -Infinity;
-  for (let i = 0; i < frameScores.length; i++) peak = Math.max(peak, frameScores[i]!);
-  return peak;
-}
-
-/** Peak score of the frames after the first settleFrames (-Infinity when there are none). */
-export function settledPeak(frameScores: ArrayLike<number>, settleFrames = 0): number {
-  let peak = -Infinity;
-  for (let i = settleFrames; i < frameScores.length; i++) peak = Math.max(peak, frameScores[i]!);
+  for (let i = fromFrame; i < frameScores.length; i++) peak = Math.max(peak, frameScores[i]!);
   return peak;
 }
 
@@ -39,7 +33,7 @@ export function decideClip(frameScores: ArrayLike<number>, thresholds: Threshold
   const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames);
   const maxFrameScore = peakScore(frameScores);
   const sustained = fraction >= thresholds.fraction;
-  const spike = settledPeak(frameScores, settleFrames) > thresholds.spike;
+  const spike = peakScore(frameScores, settleFrames) > thresholds.spike;
   const reason = sustained && spike ? 'both' : sustained ? 'sustained' : spike ? 'spike' : 'none';
   return { anomalous: sustained || spike, fraction, maxFrameScore, reason };
 }
