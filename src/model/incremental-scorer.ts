@@ -225,8 +225,9 @@ export class IncrementalScorer implements StreamingScorer {
       }
     }
     // A backlog (a publisher catching up, a late tick) goes through in rounds of at most
-    // MAX_STEP_FRAMES new frames per avatar: the attention step's tensors grow with the
-    // square of the new frames, and past a few dozen they exhaust the wasm heap.
+    // MAX_STEP_FRAMES new frames per avatar: the dense layers' tensors grow with every
+    // avatar's new frames, and hundreds of avatars catching up on hundreds of frames at
+    // once would exhaust the wasm heap.
     const parts: RawClipTerms[][] = batch.map(() => []);
     const rounds = Math.ceil(batch.reduce((m, e) => Math.max(m, e.frames), 0) / MAX_STEP_FRAMES);
     for (let round = 0; round < rounds; round++) {
