@@ -73,14 +73,12 @@ export const TINY: ModelConfig = {
  * latent, so each frame costs three encoder passes instead of four.
  */
 export const MICRO: ModelConfig = {
+  ...TINY,
   preset: 'micro',
-  windowFrames: 250,
-  fps: 30,
-  encoder: { dModel: 48, layers: 2, heads: 4, ffnMultiplier: 2, attentionRadius: 12, causal: true },
+  encoder: { ...TINY.encoder, dModel: 48 },
   decoderHidden: 64,
-  flow: { blocks: 4, hidden: 64, contextSize: 16, contextFrames: 60, latents: 'masked-mean' },
+  flow: { ...TINY.flow, hidden: 64, latents: 'masked-mean' },
   training: { ...TRAINING, epochs: 40, flowEpochs: 15 },
-  scoring: SCORING,
 };
 
 /** For tests: trains in seconds. */
