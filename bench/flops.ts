@@ -6,8 +6,8 @@
  * which are memory-bound and cheap in FLOPs but not in time; that is part of why the
  * achieved rate sits below the plain matMul rate.
  *
- * Per frame and scoring pass (P = K masked passes, plus one unmasked unless flow.latents is
- * 'masked-mean'):
+ * Per frame and scoring pass (P = K masked passes, plus one unmasked if flow.latents is
+ * 'unmasked'; on the streaming step P = 1 if streamingPasses is 'rotating'):
  *   embedding   2 * (F + Tk) * d                      F = 66 features, Tk = 22 mask flags
  *   projections L * 4 * 2 * d * d                     q, k, v, out
  *   attention   L * 4 * keys * d                      q.k and weights.v over `keys` keys
@@ -45,8 +45,14 @@ export interface CallFlops {
   readonly perUnit: number;
 }
 
+/** Encoder passes per frame on the window path. */
 function passes(config: ModelConfig): number {
-  return config.scoring.scoringMasks + (config.flow.latents === 'masked-mean' ? 0 : 1);
+  return config.scoring.scoringMasks + ((config.flow.latents ?? 'unmasked') === 'unmasked' ? 1 : 0);
+}
+
+/** Encoder passes per frame on the streaming step: one when they rotate (ScoringConfig.streamingPasses). */
+function streamingPasses(config: ModelConfig): number {
+  return config.scoring.streamingPasses === 'rotating' ? 1 : passes(config);
 }
 
 /** Attention keys per query in the window path. */
@@ -125,7 +131,7 @@ export function streamingCallFlops(config: ModelConfig, avatars: number, newFram
   if (!(avatars >= 1 && newFrames >= 1)) throw new Error(`avatars and newFrames must be >= 1, got ${avatars}, ${newFrames}`);
   const perFrame = encoderDecoderPerFrame(config, config.encoder.attentionRadius + 1);
   const frames = avatars * newFrames;
-  const call = combine(perFrame, frames * passes(config), frames, config, 0);
+  const call = combine(perFrame, frames * streamingPasses(config), frames, config, 0);
   return { call, perUnit: call.total / frames };
 }
 

@@ -249,6 +249,17 @@ function streamingSection(s: NonNullable<BenchResults['streaming']>): string {
     );
     parts.push('### Streaming (incremental) vs naive (full-window)', lines.join('\n'));
   }
+  if (s.falseAlerts) {
+    const f = s.falseAlerts;
+    const byClip = new Map<string, number>();
+    for (const start of f.starts) byClip.set(start.clip, (byClip.get(start.clip) ?? 0) + 1);
+    parts.push(
+      `### False alerts on normal motion (${f.trial})`,
+      `${num(f.avatars)} avatars of looped held-out real motion, no injected anomaly, ${auto(f.secondsPerAvatar)} s or more each: ` +
+        `**${f.falseStarts} false alert(s)** on ${f.avatarsWithFalseStarts} avatar(s) (joining ${f.causes.joining} / after a loop seam ${f.causes.nearSeam} / other ${f.causes.other}).` +
+        (byClip.size > 0 ? `\n\n${[...byClip].map(([clip, n]) => `- ${clip}: ${n} (at ${f.starts.filter((x) => x.clip === clip).map((x) => `${x.atSeconds.toFixed(1)} s`).join(', ')})`).join('\n')}` : ''),
+    );
+  }
   parts.push(
     '### Every trial',
     'Latency: client-measured, frame handed to the socket → its score received by a subscriber, every frame of the sampled avatars (p99 counts frames that never got a score as ∞). ' +

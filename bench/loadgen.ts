@@ -266,10 +266,11 @@ class LoadGenerator {
       return sent === undefined || Number.isNaN(sent) ? undefined : sent;
     });
     const ms = (ns: number): number => ns / 1e6;
-    const causes = { joining: 0, nearSeam: 0, other: 0, atSeconds: [] as number[] };
+    const causes = { joining: 0, nearSeam: 0, other: 0, atSeconds: [] as number[], clips: [] as string[] };
     for (const { avatar, seq } of alerts.falseStarts) {
       const base = this.bases[this.indexOf.get(avatar)!]!;
       causes.atSeconds.push(seq / config.fps);
+      causes.clips.push(base.clip.name);
       if (seq < MATURE_SECONDS * config.fps) causes.joining++;
       else if (base.framesSinceSeam(seq) < SEAM_SECONDS * config.fps) causes.nearSeam++;
       else causes.other++;

@@ -18,9 +18,9 @@ import type { OfflineConfig, OfflinePresetPlan, OfflineResult, OfflineUnavailabl
 import { USAGE, UsageError, parseOptions, type BenchOptions } from './options.js';
 import { machineBusy, readMachineCpu } from './proc.js';
 import { findCapacity } from './ramp.js';
-import { RESULTS_SCHEMA, type BenchResults, type CapacityResult, type OfflineBackend, type PhaseConditions, type SideBySide } from './results.js';
+import { RESULTS_SCHEMA, type BenchResults, type CapacityResult, type FalseAlertResult, type OfflineBackend, type PhaseConditions, type SideBySide } from './results.js';
 import { REPO_ROOT } from './server-process.js';
-import { failedTrial, runTrial, type TrialResult, type TrialSettings } from './trial.js';
+import { failedTrial, joinSecondsFor, runTrial, type TrialResult, type TrialSettings } from './trial.js';
 
 const DEFAULT_MODEL_DIR = path.join(REPO_ROOT, 'models', 'default');
 const DEFAULT_DATA_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'data', 'bandai-namco-2', 'train');
@@ -154,18 +154,18 @@ class TrialRunner {
    * Runs a trial; one that fails while other processes kept more than BUSY_RETRY_CORES busy
    * is run once more after a pause, and the second verdict counts (both stay in the report).
    */
-  async run(strategy: StreamingStrategy, workers: number, avatars: number): Promise<TrialResult> {
-    const first = await this.runOnce(strategy, workers, avatars, null);
+  async run(strategy: StreamingStrategy, workers: number, avatars: number, overrides: Partial<TrialSettings> = {}): Promise<TrialResult> {
+    const first = await this.runOnce(strategy, workers, avatars, null, overrides);
     // Quick runs have no time for second chances; the report shows how busy the machine was.
     if (this.options.mode === 'quick' || first.verdict.pass || (first.machine.otherCores ?? 0) <= BUSY_RETRY_CORES) return first;
     progress(`${first.id}: other processes kept ${first.machine.otherCores} cores busy; running it again`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    return this.runOnce(strategy, workers, avatars, first.id);
+    return this.runOnce(strategy, workers, avatars, first.id, overrides);
   }
 
-  private async runOnce(strategy: StreamingStrategy, workers: number, avatars: number, retryOf: string | null): Promise<TrialResult> {
+  private async runOnce(strategy: StreamingStrategy, workers: number, avatars: number, retryOf: string | null, overrides: Partial<TrialSettings>): Promise<TrialResult> {
     const id = `T${this.trials.length + 1}`;
-    const settings = trialSettings(this.options, strategy, workers, avatars);
+    const settings = { ...trialSettings(this.options, strategy, workers, avatars), ...overrides };
     progress(`${id}: ${strategy}, ${workers} worker(s), ${avatars} avatars...`);
     let result: TrialResult;
     try {
@@ -275,6 +275,16 @@ async function runStreaming(options: BenchOptions, offline: readonly OfflineBack
     }
   }
 
+  let falseAlerts: FalseAlertResult | null = null;
+  if (options.phases.includes('false-alerts')) {
+    // Normal motion only, each avatar streaming at least falseAlertSeconds: every start is false.
+    const avatars = options.falseAlertAvatars;
+    progress(`false alerts: ${avatars} avatars of normal motion, ${options.falseAlertSeconds} s each`);
+    const trial = await runner.run('incremental', maxWorkers, avatars, { anomalyFraction: 0, measureSeconds: options.falseAlertSeconds });
+    falseAlerts = falseAlertResult(trial, options.falseAlertSeconds + options.warmupSeconds - joinSecondsFor(options.warmupSeconds));
+    progress(`false alerts: ${falseAlerts.falseStarts} on ${falseAlerts.avatarsWithFalseStarts} of ${avatars} avatars`);
+  }
+
   const capacityRatios = options.workers
     .map((workers) => ({ workers, incremental: capacityOf('incremental', workers), fullWindow: capacityOf('full-window', workers) }))
     .filter((c): c is { workers: number; incremental: number; fullWindow: number } => c.incremental !== null && c.fullWindow !== null)
@@ -312,6 +322,20 @@ async function runStreaming(options: BenchOptions, offline: readonly OfflineBack
     capacity,
     sideBySide,
     capacityRatios,
+    falseAlerts,
+  };
+}
+
+function falseAlertResult(trial: TrialResult, secondsPerAvatar: number): FalseAlertResult {
+  const starts = trial.alerts.falseStarts;
+  return {
+    trial: trial.id,
+    avatars: trial.avatars,
+    secondsPerAvatar: round(secondsPerAvatar, 1),
+    falseStarts: trial.alerts.falseStartsOnNormalAvatars,
+    avatarsWithFalseStarts: new Set(starts.map((s) => s.avatar)).size,
+    causes: trial.alerts.falseStartCauses,
+    starts: starts.map((s) => ({ clip: s.clip, atSeconds: s.atSeconds })),
   };
 }
 
@@ -381,7 +405,7 @@ export async function main(argv: string[]): Promise<number> {
     if (options.presets.includes('default') && !options.presets.includes('tiny')) notes.push("preset 'tiny' is the shipped default's architecture, measured here as 'default (tiny)' (run --presets tiny for random weights)");
     notes.push('incremental step: each avatar is first given 60 frames (cpu: 30) in calls of 6, then timed calls of 3 new frames each; its history is shorter than a full window, which the end-to-end trials do have');
   }
-  if (options.phases.includes('capacity') || options.phases.includes('side-by-side')) {
+  if (options.phases.some((phase) => phase !== 'offline')) {
     results.streaming = await runStreaming(options, results.offline?.backends ?? null, notes);
   }
   results.machine.loadAverageAtEnd = os.loadavg().map((x) => round(x));

@@ -63,6 +63,8 @@ export interface FalseStartCauses {
   readonly other: number;
   /** Seconds since the avatar's first frame, of every false start. */
   readonly atSeconds: number[];
+  /** The looped clip each false start's avatar was playing (same order as atSeconds). */
+  readonly clips: string[];
 }
 
 export interface LoadGenResult {

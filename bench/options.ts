@@ -7,7 +7,7 @@ import type { BackendName } from '../src/model/backend.js';
 import type { StreamingStrategy } from '../src/model/streaming.js';
 import { ANOMALY_KINDS, type AnomalyKind } from '../src/synth/anomalies.js';
 
-export const PHASES = ['offline', 'capacity', 'side-by-side'] as const;
+export const PHASES = ['offline', 'capacity', 'side-by-side', 'false-alerts'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -35,6 +35,9 @@ export interface BenchOptions {
   readonly anomalyFraction: number;
   readonly anomalyKinds: readonly AnomalyKind[];
   readonly anomalySeconds: number;
+  /** The false-alert trial: this many avatars of normal motion for this many seconds each. */
+  readonly falseAlertAvatars: number;
+  readonly falseAlertSeconds: number;
   readonly dataDir: string;
   readonly modelDir: string | null;
   readonly streamBackend: BackendName;
@@ -46,7 +49,7 @@ export const USAGE = `npm run bench -- [--quick] [flags]
 npm run bench -- --report bench/results/FILE.json   (prints the report of an earlier run)
 
   --quick                  fewer points and shorter trials (under 2 minutes)
-  --only LIST              phases: offline,capacity,side-by-side (default all)
+  --only LIST              phases: offline,capacity,side-by-side,false-alerts (default all)
   --backends LIST          offline backends: wasm,cpu,tensorflow (default all three)
   --presets LIST           offline presets: default,tiny,small,paper (default all; quick: default,small)
   --duration S             measured seconds per streaming trial (full 12, quick 4)
@@ -66,6 +69,8 @@ npm run bench -- --report bench/results/FILE.json   (prints the report of an ear
   --anomaly-fraction F     avatars with an injected anomaly (default 0.1)
   --anomaly-kinds LIST     (default trackingJitter,boneStretch,limbSwap,mirroredPose)
   --anomaly-seconds S      length of each injected anomaly (default 3)
+  --false-alert-avatars N  avatars of the false-alert trial, normal motion only (default 100)
+  --false-alert-seconds S  seconds each of them streams (full 60, quick 20)
   --data DIR               real BVH clips (default ../shared/data/bandai-namco-2/train; walker if absent)
   --model DIR              model directory (default: the shipped model)
   --stream-backend B       the server's backend (default wasm)
@@ -130,6 +135,8 @@ export function parseOptions(argv: readonly string[], defaultDataDir: string): B
         'anomaly-fraction': { type: 'string' },
         'anomaly-kinds': { type: 'string' },
         'anomaly-seconds': { type: 'string' },
+        'false-alert-avatars': { type: 'string' },
+        'false-alert-seconds': { type: 'string' },
         data: { type: 'string' },
         model: { type: 'string' },
         'stream-backend': { type: 'string' },
@@ -170,6 +177,8 @@ export function parseOptions(argv: readonly string[], defaultDataDir: string): B
     anomalyFraction: numberFlag(values['anomaly-fraction'], 'anomaly-fraction', 0, 1) ?? 0.1,
     anomalyKinds: oneOf(list(values['anomaly-kinds'], 'anomaly-kinds'), ANOMALY_KINDS, 'anomaly-kinds') ?? ['trackingJitter', 'boneStretch', 'limbSwap', 'mirroredPose'],
     anomalySeconds: numberFlag(values['anomaly-seconds'], 'anomaly-seconds', 0.1, 60) ?? 3,
+    falseAlertAvatars: numberFlag(values['false-alert-avatars'], 'false-alert-avatars', 1, 100_000, true) ?? 100,
+    falseAlertSeconds: numberFlag(values['false-alert-seconds'], 'false-alert-seconds', 4, 3600) ?? (quick ? 20 : 60),
     dataDir: values.data ?? defaultDataDir,
     modelDir: values.model ?? null,
     streamBackend: oneOf(list(values['stream-backend'], 'stream-backend'), ['wasm', 'cpu', 'tensorflow'] as const, 'stream-backend')?.[0] ?? 'wasm',

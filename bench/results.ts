@@ -7,6 +7,19 @@ import type { TrialResult } from './trial.js';
 
 export const RESULTS_SCHEMA = 'motionguard-bench/1';
 
+/** Normal motion only: every `start` is a false alert (the bar: none for 100 avatars over 60 s). */
+export interface FalseAlertResult {
+  readonly trial: string;
+  readonly avatars: number;
+  /** Seconds each avatar streamed (warm-up and measured window together). */
+  readonly secondsPerAvatar: number;
+  readonly falseStarts: number;
+  readonly avatarsWithFalseStarts: number;
+  readonly causes: { readonly joining: number; readonly nearSeam: number; readonly other: number };
+  /** Each false start: the looped clip its avatar played and when, seconds after the avatar's first frame. */
+  readonly starts: { readonly clip: string; readonly atSeconds: number }[];
+}
+
 export interface PhaseConditions {
   readonly loadAverageStart: number[];
   readonly loadAverageEnd: number[];
@@ -72,6 +85,8 @@ export interface BenchResults {
       readonly cpuMsPerAvatarSecondAtCapacity: { readonly incremental: number | null; readonly fullWindow: number | null };
       readonly cpuRatioAtCapacity: number | null;
     }[];
+    /** The false-alert trial (phase false-alerts): normal motion only, no injected anomaly. */
+    readonly falseAlerts?: FalseAlertResult | null;
   } | null;
   readonly notes: string[];
 }

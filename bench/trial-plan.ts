@@ -22,7 +22,7 @@ export function splitAvatars(avatars: number, perGenerator: number): number[] {
 }
 
 export interface AnomalyPlanOptions {
-  /** Fraction of avatars with one injected anomaly (at least one when there are two avatars or more). */
+  /** Fraction of avatars with one injected anomaly (if above 0, at least one when there are two avatars or more). */
   readonly fraction: number;
   readonly kinds: readonly AnomalyKind[];
   /** Length of each anomaly, seconds. */
@@ -37,7 +37,7 @@ export interface AnomalyPlanOptions {
 
 /** Anomalies by global avatar index. */
 export function planAnomalies(avatars: number, options: AnomalyPlanOptions): Map<number, Omit<AnomalyAssignment, 'avatarIndex'>> {
-  const count = avatars >= 2 ? Math.max(1, Math.round(avatars * options.fraction)) : 0;
+  const count = avatars >= 2 && options.fraction > 0 ? Math.max(1, Math.round(avatars * options.fraction)) : 0;
   const rng = createRng(options.seed);
   const out = new Map<number, Omit<AnomalyAssignment, 'avatarIndex'>>();
   const latest = Math.max(options.earliestSeconds, options.latestSeconds);

@@ -85,6 +85,8 @@ export interface TrialResult {
     readonly latencyMs: JsonSummary;
     readonly byKind: Record<string, { readonly injected: number; readonly detected: number; readonly medianLatencyMs: number | null }>;
     readonly falseStartsOnNormalAvatars: number;
+    /** Each of them: the avatar, the looped clip it played, and when (seconds after its first frame). */
+    readonly falseStarts: { readonly avatar: string; readonly clip: string; readonly atSeconds: number }[];
     /** Of those: in the avatar's first MATURE_SECONDS, right after a loop seam of the benchmark's motion, or neither. */
     readonly falseStartCauses: { readonly joining: number; readonly nearSeam: number; readonly other: number };
     /** When the false starts came, seconds after each avatar's first frame. */
@@ -323,6 +325,9 @@ export async function runTrial(id: string, settings: TrialSettings): Promise<Tri
         latencyMs: jsonSummary(summarize(alertLatencies.map((x) => round(x)))),
         byKind,
         falseStartsOnNormalAvatars: falseNormal,
+        falseStarts: loadResults.flatMap((r) =>
+          r.alerts.falseStarts.map((start, i) => ({ avatar: start.avatar, clip: r.falseStartCauses.clips[i] ?? '?', atSeconds: round(start.seq / fps, 2) })),
+        ),
         falseStartCauses: falseCauses,
         falseStartSeconds: jsonSummary(summarize(falseAt.map((x) => round(x, 2)))),
         falseStartsBeforeOnset: loadResults.reduce((s, r) => s + r.alerts.falseStartsBeforeOnset, 0),
@@ -400,6 +405,7 @@ export function failedTrial(id: string, settings: TrialSettings, error: unknown)
       latencyMs: empty,
       byKind: {},
       falseStartsOnNormalAvatars: 0,
+      falseStarts: [],
       falseStartCauses: { joining: 0, nearSeam: 0, other: 0 },
       falseStartSeconds: empty,
       falseStartsBeforeOnset: 0,

@@ -68,6 +68,7 @@ describe('bench trial plan', () => {
     expect(planAnomalies(100, options)).toEqual(plan);
     expect(planAnomalies(1, options).size).toBe(0);
     expect(planAnomalies(2, options).size).toBe(1);
+    expect(planAnomalies(100, { ...options, fraction: 0 }).size).toBe(0); // the false-alert trial
   });
 
   it('hands each generator its avatars, anomalies and latency samples with local indices', () => {

@@ -123,6 +123,19 @@ function results(): BenchResults {
       capacity: [{ strategy: 'incremental', workers: 2, capacity: 300, firstFailure: 450, firstFailureReasons: ['p99 400 ms > 250 ms'], capped: false, nonMonotonic: false, steps: [{ avatars: 300, pass: true }, { avatars: 450, pass: false }], trialIds: ['T1'] }],
       sideBySide: [{ avatars: 4, workers: 2, incrementalTrial: 'T1', fullWindowTrial: 'T2', cpuPerAvatarRatio: 40, p99Ratio: null }],
       capacityRatios: [{ workers: 2, incremental: 300, fullWindow: 4, ratio: 75, cpuMsPerAvatarSecondAtCapacity: { incremental: 5.3, fullWindow: 420 }, cpuRatioAtCapacity: 79.2 }],
+      falseAlerts: {
+        trial: 'T1',
+        avatars: 100,
+        secondsPerAvatar: 61,
+        falseStarts: 3,
+        avatarsWithFalseStarts: 2,
+        causes: { joining: 1, nearSeam: 0, other: 2 },
+        starts: [
+          { clip: 'walk_a.bvh', atSeconds: 0.97 },
+          { clip: 'walk_a.bvh', atSeconds: 20.5 },
+          { clip: 'wave_b.bvh', atSeconds: 33 },
+        ],
+      },
     },
     notes: ['a note'],
   };
@@ -156,6 +169,13 @@ describe('bench report', () => {
     expect(report).toContain('incremental 300 vs full-window 4 avatars: **75.0x**; server CPU per avatar at those loads 420 vs 5.30 ms/s (**79.2x**)');
     expect(report).toContain('full-window / incremental **40.0x**');
     expect(report).toContain('- a note');
+  });
+
+  it('reports the false-alert trial with the clips that alerted', () => {
+    expect(report).toContain('### False alerts on normal motion (T1)');
+    expect(report).toContain('100 avatars of looped held-out real motion, no injected anomaly, 61.0 s or more each: **3 false alert(s)** on 2 avatar(s) (joining 1 / after a loop seam 0 / other 2)');
+    expect(report).toContain('- walk_a.bvh: 2 (at 1.0 s, 20.5 s)');
+    expect(report).toContain('- wave_b.bvh: 1 (at 33.0 s)');
   });
 });
 

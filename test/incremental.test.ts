@@ -6,13 +6,15 @@ import { loadModel, type LoadedModel } from '../src/model/model-dir.js';
 import { StreamingWorkerPool } from '../src/model/streaming-pool.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { NFlowAD } from '../src/model/nflowad.js';
-import { fitNormalisation, motionFeatures } from '../src/model/normalise.js';
+import { packBatch } from '../src/model/batch.js';
+import { carryRotatingErrors } from '../src/model/masks.js';
+import { fitNormalisation, motionFeatures, normaliseMotion, TOKEN_COUNT } from '../src/model/normalise.js';
 import { TEST } from '../src/model/presets.js';
 import { LocalTerms } from '../src/model/scorer.js';
 import { CANONICAL_JOINTS, jointIndex } from '../src/model/skeleton.js';
 import { robustScale, robustScaleFast } from '../src/model/stats.js';
 import { crossesPeriod, onlineClipScores, refreshPhase } from '../src/model/online-scoring.js';
-import { frameLevelScores } from '../src/model/scoring.js';
+import { frameLevelScores, jointErrorsFromTokens } from '../src/model/scoring.js';
 import type { RawClipTerms } from '../src/model/types.js';
 import { walkerMotion } from './fixtures/walker.js';
 
@@ -101,6 +103,34 @@ describe('incremental streaming scorer', () => {
       for (let i = 0; i < offline!.jointErrors.length; i++) expect(streamed!.jointErrors[i]).toBeCloseTo(offline!.jointErrors[i]!, 3);
       for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(offline!.nll[t]!, 3);
     }
+    model.dispose();
+  });
+
+  it('with one rotating pass per frame: the offline errors as pass 0 measured them, carried, and the offline NLL', async () => {
+    const config = { ...TEST, flow: { ...TEST.flow, latents: 'rotating' as const }, scoring: { ...TEST.scoring, streamingPasses: 'rotating' as const } };
+    const model = new NFlowAD(config, 9);
+    for (let l = 0; l < config.encoder.layers; l++) {
+      const relative = model.params.variable(`mae/enc${l}/attn/relative`);
+      relative.assign(tf.randomNormal(relative.shape, 0, 1, 'float32', 21 + l));
+    }
+    const other = { ...loaded, config, model };
+    const motion = rigidlyMovingPose(40);
+    // Offline: every pass; the carry then keeps what pass 0 alone would have measured.
+    const features = normaliseMotion(motion, other.normalisation);
+    const offline = await model.windowTerms(packBatch([{ frames: 40, features }]));
+    const carried = offline.tokenErrors.slice();
+    carryRotatingErrors(carried, 40, 0, config.scoring.scoringMasks, new Float32Array(TOKEN_COUNT));
+    const expected = jointErrorsFromTokens(carried, 40);
+    for (const tick of [2, 3, 9]) {
+      const [streamed] = await new IncrementalScorer(other).streamedTerms([motion], tick);
+      for (let i = 0; i < expected.length; i++) expect(streamed!.jointErrors[i]).toBeCloseTo(expected[i]!, 3);
+      for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(offline.nll[t]!, 3);
+    }
+    // The flow models pass 0's latent, so rotating streaming needs a flow trained on it.
+    const mismatched = { ...other, config: { ...config, flow: { ...config.flow, latents: 'masked-mean' as const } } };
+    mismatched.model = new NFlowAD(mismatched.config, 9);
+    expect(() => new IncrementalScorer(mismatched)).toThrow(/streamingPasses 'rotating' needs flow.latents 'rotating'/);
+    mismatched.model.dispose();
     model.dispose();
   });
 

@@ -76,6 +76,20 @@ describe('detector', () => {
     expect(await metricValue(s.metrics, 'motionguard_frames_scored_total')).toBe(840);
   });
 
+  it('takes the fraction floor the scorer asks for, unless its own settings name one', async () => {
+    // 20 over-threshold frames: 11% of a 180-frame floor (the default) but 8% of 250.
+    const clips = () => ({ faulty: clipPositions(300, { from: 40, to: 60, distance: 2 }) });
+    const byDefault = setup();
+    await stream(byDefault, clips());
+    expect(byDefault.alerts.map((a) => a.state)).toEqual(['start', 'end']);
+    const modelFloor = setup({}, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
+    await stream(modelFloor, clips());
+    expect(modelFloor.alerts).toEqual([]);
+    const overridden = setup({ fractionFloorFrames: 180 }, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
+    await stream(overridden, clips());
+    expect(overridden.alerts.map((a) => a.state)).toEqual(['start', 'end']);
+  });
+
   it('emits one scores message per scored tick with the peak frame of each avatar', async () => {
     const s = setup();
     const messages: ScoresMessage[] = [];

@@ -30,7 +30,7 @@ const USAGE = `motionguard — anomalous human motion detection (NFlowAD)
 
 Usage:
   motionguard train --data DIR|GLOB... [--preset NAME] [--epochs N] [--flow-epochs N] [--out DIR] [--resume] [--seed N]
-                    [--holdout FRACTION] [--exclude REGEX] [--workers 1|2] [--flow-latents unmasked|masked-mean]
+                    [--holdout FRACTION] [--exclude REGEX] [--workers 1|2] [--flow-latents unmasked|masked-mean|rotating]
   motionguard calibrate --model DIR --data DIR|GLOB... [--validation]
   motionguard score [--model DIR] [--workers N] --jsonl FILE.bvh...
   motionguard score --replay [--model DIR] [--workers N] [--tick-ms N] [--config FILE] --jsonl FILE.bvh...
@@ -112,8 +112,8 @@ async function commandTrain(argv: string[]): Promise<number> {
   });
   if (!values.data?.length) throw new UsageError('train needs --data DIR|GLOB (normal motion only)');
   const flowLatents = values['flow-latents'];
-  if (flowLatents !== undefined && flowLatents !== 'unmasked' && flowLatents !== 'masked-mean') {
-    throw new UsageError(`--flow-latents needs 'unmasked' or 'masked-mean', got '${flowLatents}'`);
+  if (flowLatents !== undefined && flowLatents !== 'unmasked' && flowLatents !== 'masked-mean' && flowLatents !== 'rotating') {
+    throw new UsageError(`--flow-latents needs 'unmasked', 'masked-mean' or 'rotating', got '${flowLatents}'`);
   }
   const holdout = Number(values.holdout);
   if (!(holdout >= 0 && holdout < 1)) throw new UsageError(`--holdout needs a fraction in [0, 1), got '${values.holdout}'`);
@@ -125,6 +125,8 @@ async function commandTrain(argv: string[]): Promise<number> {
   const config: ModelConfig = {
     ...preset,
     ...(flowLatents === undefined ? {} : { flow: { ...preset.flow, latents: flowLatents } }),
+    // A flow on the rotating pass's latent is what lets a stream run that one pass per frame.
+    scoring: { ...preset.scoring, ...(flowLatents === undefined ? {} : { streamingPasses: flowLatents === 'rotating' ? 'rotating' : 'all' }) },
     training: {
       ...preset.training,
       ...(epochs === undefined ? {} : { epochs }),

@@ -13,9 +13,9 @@ import type { StreamCache, StreamRows } from './cached-attention.js';
 import type { LoadedModel } from './model-dir.js';
 import { createMotion, type Motion } from './motion.js';
 import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
-import { TOKEN_DEPTH } from './masks.js';
+import { carryRotatingErrors, TOKEN_DEPTH } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
-import { crossesPeriod, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
+import { crossesPeriod, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
 import { PositionHistory } from './position-history.js';
 import { jointErrorsFromTokens } from './scoring.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
@@ -48,9 +48,11 @@ class AvatarState {
   /** Offsets this avatar's reference refreshes (see refreshPhase). */
   referencePhase = 0;
   readonly history: PositionHistory;
-  /** One key/value cache per scoring pass (the masked passes, then the unmasked one if any). */
+  /** One key/value cache per scoring pass (the masked passes, then the unmasked one if any; only pass 0 when rotating). */
   readonly caches: StreamCache[];
-  /** The last contextFrames flow latents (unmasked pass or masked passes' mean), and their running sum. */
+  /** Rotating passes: each token's latest error from a frame that hid it (see carryRotatingErrors). */
+  readonly latestErrors = new Float32Array(TOKEN_COUNT);
+  /** The last contextFrames flow latents (see FlowConfig.latents), and their running sum. */
   private readonly latents: Float32Array;
   private readonly latentSum: Float64Array;
   private latentCount = 0;
@@ -106,8 +108,11 @@ export class IncrementalScorer implements StreamingScorer {
   readonly windowFrames: number;
   private readonly avatars = new Map<string, AvatarState>();
   private readonly d: number;
+  /** Encoder passes (streams) per avatar and frame. */
   private readonly passes: number;
   private readonly maskPasses: number;
+  /** One rotating pass per frame instead of all (ScoringConfig.streamingPasses). */
+  private readonly rotating: boolean;
   private readonly contextFrames: number;
   private readonly warmupFrames: number;
   private readonly referenceRefreshFrames: number;
@@ -131,13 +136,21 @@ export class IncrementalScorer implements StreamingScorer {
     this.windowFrames = config.windowFrames;
     this.d = config.encoder.dModel;
     this.maskPasses = config.scoring.scoringMasks;
-    this.passes = loaded.model.scoringPasses;
+    this.rotating = config.scoring.streamingPasses === 'rotating';
+    if (this.rotating && loaded.model.flowLatents !== 'rotating') {
+      throw new Error(`model ${loaded.dir}: streamingPasses 'rotating' needs flow.latents 'rotating' (the flow must model the one pass's latent), got '${loaded.model.flowLatents}'`);
+    }
+    this.passes = this.rotating ? 1 : loaded.model.scoringPasses;
     this.contextFrames = loaded.model.contextFrames!;
     this.warmupFrames = options.warmupFrames ?? 60;
     this.referenceRefreshFrames = options.referenceRefreshFrames ?? 60;
     this.scaleRefreshFrames = options.scaleRefreshFrames; // OnlineScoring's default when absent
     const K = this.maskPasses;
     this.maskRows = Array.from({ length: K }, (_, k) => Array.from({ length: K }, (_, phase) => Float32Array.from(TOKEN_DEPTH, (depth) => ((phase + depth) % K === k ? 1 : 0))));
+  }
+
+  get fractionFloorFrames(): number {
+    return this.loaded.config.scoring.onlineFractionFloorFrames ?? DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES;
   }
 
   get thresholds(): Thresholds {
@@ -307,22 +320,23 @@ export class IncrementalScorer implements StreamingScorer {
     step.reconstruction.dispose();
     step.latent.dispose();
 
-    // The flow, on the unmasked pass's latents (or the masked passes' mean) with each frame's causal context.
+    // The flow, on the latents it models (FlowConfig.latents), with each frame's causal context.
     const total = active.reduce((sum, p) => sum + p.frames, 0);
     const flowInput = new Float32Array(total * d);
     const context = new Float32Array(total * d);
-    const onMasked = this.loaded.model.flowOnMaskedPasses;
+    const source = this.loaded.model.flowLatents;
     let row = 0;
     active.forEach((p, a) => {
       for (let q = 0; q < p.frames; q++, row++) {
         const latent = flowInput.subarray(row * d, (row + 1) * d);
-        if (onMasked) {
+        if (source === 'masked-mean') {
           for (let k = 0; k < K; k++) {
             const at = (base[a]! + k * p.frames + q) * d;
             for (let i = 0; i < d; i++) latent[i]! += allLatents![at + i]! / K;
           }
         } else {
-          const at = (base[a]! + K * p.frames + q) * d;
+          // 'rotating': pass 0; 'unmasked': the pass after the K masked ones.
+          const at = (base[a]! + (source === 'rotating' ? 0 : K) * p.frames + q) * d;
           latent.set(allLatents!.subarray(at, at + d));
         }
         p.state.pushLatent(latent, context, row * d);
@@ -336,10 +350,11 @@ export class IncrementalScorer implements StreamingScorer {
     return active.map((p, a) => {
       const m = p.frames;
       const tokenErrors = new Float32Array(m * TOKEN_COUNT);
-      for (let k = 0; k < K; k++) {
+      for (let k = 0; k < Math.min(P, K); k++) {
         const from = (base[a]! + k * m) * TOKEN_COUNT;
         for (let i = 0; i < m * TOKEN_COUNT; i++) tokenErrors[i]! += maskedErrors![from + i]!;
       }
+      if (this.rotating) carryRotatingErrors(tokenErrors, m, p.firstFrame, K, p.state.latestErrors);
       const terms: RawClipTerms = {
         frameCount: m,
         jointErrors: jointErrorsFromTokens(tokenErrors, m),

@@ -51,8 +51,31 @@ export function scoringCellMask(pass: number, passes: number, frames: number): F
   const mask = new Float32Array(frames * TOKEN_COUNT);
   for (let t = 0; t < frames; t++) {
     for (let token = 0; token < TOKEN_COUNT; token++) {
-      if ((t + TOKEN_DEPTH[token]!) % passes === pass) mask[t * TOKEN_COUNT + token] = 1;
+      if (hidesCell(pass, passes, t, token)) mask[t * TOKEN_COUNT + token] = 1;
     }
   }
   return mask;
+}
+
+/** Whether scoring pass `pass` of `passes` hides token `token` in frame t (as scoringCellMask). */
+export function hidesCell(pass: number, passes: number, t: number, token: number): boolean {
+  return (t + TOKEN_DEPTH[token]!) % passes === pass;
+}
+
+/**
+ * Rotating single-pass scoring (ScoringConfig.streamingPasses 'rotating'): only pass 0 runs,
+ * so frame t has errors for the tokens pass 0 hides in it and none for the others. Fills
+ * those with each token's latest error from a frame that hid it (at most passes-1 frames
+ * old; 0 before the first), in place. tokenErrors: frames x TOKEN_COUNT for frames
+ * firstFrame.., as pass 0 gave them (0 where not hidden); latest: TOKEN_COUNT, carried from
+ * call to call. Causal: a frame only borrows from earlier frames.
+ */
+export function carryRotatingErrors(tokenErrors: Float32Array, frames: number, firstFrame: number, passes: number, latest: Float32Array): void {
+  for (let q = 0; q < frames; q++) {
+    const row = q * TOKEN_COUNT;
+    for (let token = 0; token < TOKEN_COUNT; token++) {
+      if (hidesCell(0, passes, firstFrame + q, token)) latest[token] = tokenErrors[row + token]!;
+      else tokenErrors[row + token] = latest[token]!;
+    }
+  }
 }

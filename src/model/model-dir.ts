@@ -133,6 +133,10 @@ export async function loadModel(dir: string = DEFAULT_MODEL_DIR, options: { igno
     `${dir}: normalisation.json has ${normalisation.mean?.length} channels, the skeleton needs ${FEATURE_SIZE}`,
   );
   check(normalisation.scale.every((s) => s > 0), `${dir}: normalisation.json has a non-positive scale`);
+  check(
+    config.scoring.streamingPasses !== 'rotating' || config.flow.latents === 'rotating',
+    `${dir}: config.json has scoring.streamingPasses 'rotating' but flow.latents '${config.flow.latents ?? 'unmasked'}' (the flow must model the rotating pass's latent)`,
+  );
   if (calibration) {
     check(calibration.joints?.length === CANONICAL_JOINTS.length, `${dir}: calibration.json has ${calibration.joints?.length} joint scales, expected ${CANONICAL_JOINTS.length}`);
     check(Array.isArray(calibration.edges?.startErrorFactor), `${dir}: calibration.json has no edge profile (recalibrate with 'motionguard calibrate')`);

@@ -9,7 +9,7 @@ import { MaskedAutoencoder, pooledContext, type WindowBatch } from './mae.js';
 import { scoringCellMask, scoringMaskGroups } from './masks.js';
 import { CHANNELS, TOKEN_COUNT } from './normalise.js';
 import { ParamStore } from './params.js';
-import type { ModelConfig } from './types.js';
+import type { FlowLatents, ModelConfig } from './types.js';
 
 /** Causal context length when a preset does not set flow.contextFrames: 2 s at 30 fps. */
 export const DEFAULT_CONTEXT_FRAMES = 60;
@@ -35,25 +35,33 @@ export class NFlowAD {
     this.mae = new MaskedAutoencoder(this.params, config);
     this.flow = new ConditionalFlow(this.params, config.flow, config.encoder.dModel);
     this.maskGroups = scoringMaskGroups(config.scoring.scoringMasks);
+    if (this.flowLatents === 'rotating' && config.scoring.scoringMaskPattern === 'joints') {
+      throw new Error(`preset '${config.preset}': flow.latents 'rotating' needs scoringMaskPattern 'cells'`);
+    }
   }
 
-  /** The flow models the mean latent of the masked scoring passes (no unmasked pass). */
-  get flowOnMaskedPasses(): boolean {
-    return this.config.flow.latents === 'masked-mean';
+  /** Which latent the flow models (see FlowConfig.latents). */
+  get flowLatents(): FlowLatents {
+    return this.config.flow.latents ?? 'unmasked';
   }
 
-  /** Encoder passes per scored frame: the K masked ones, plus the unmasked one unless the flow reuses theirs. */
+  /** Encoder passes per scored frame offline: the K masked ones, plus the unmasked one if the flow wants it. */
   get scoringPasses(): number {
-    return this.maskGroups.length + (this.flowOnMaskedPasses ? 0 : 1);
+    return this.maskGroups.length + (this.flowLatents === 'unmasked' ? 1 : 0);
   }
 
   /** The flow's latents h_t and their pooled context, [B*T, d] each (for flow training). */
   latents(batch: WindowBatch): { latent: tf.Tensor2D; context: tf.Tensor2D } {
     const { batch: B, frames: T } = batch;
     let latent: tf.Tensor2D;
-    if (this.flowOnMaskedPasses) {
+    if (this.flowLatents === 'masked-mean') {
       const { stacked, mask } = this.stackPasses(batch, false);
       latent = this.maskedMean(this.mae.forward(stacked, mask).latent, B * T);
+    } else if (this.flowLatents === 'rotating') {
+      const windowMask = scoringCellMask(0, this.maskGroups.length, T);
+      const mask = new Float32Array(B * T * TOKEN_COUNT);
+      for (let b = 0; b < B; b++) mask.set(windowMask, b * T * TOKEN_COUNT);
+      latent = this.mae.forward(batch, mask).latent;
     } else {
       latent = this.mae.forward(batch, new Float32Array(B * T * TOKEN_COUNT)).latent;
     }
@@ -102,7 +110,7 @@ export class NFlowAD {
     const { batch: B, frames: T } = batch;
     const K = this.maskGroups.length;
     const cells = B * T * TOKEN_COUNT;
-    const { stacked, mask } = this.stackPasses(batch, !this.flowOnMaskedPasses);
+    const { stacked, mask } = this.stackPasses(batch, this.flowLatents === 'unmasked');
     const [errorsTensor, nllTensor] = tf.tidy(() => {
       const { reconstruction, latent } = this.mae.forward(stacked, mask);
       const target = tf.tensor3d(stacked.features, [stacked.batch * T, TOKEN_COUNT, CHANNELS]);
@@ -110,7 +118,11 @@ export class NFlowAD {
       // Keep each token's error from the pass that hid it: multiply by the 0/1 mask and sum the K passes.
       const masked = tf.mul(tf.slice(err, [0, 0], [K * B * T, TOKEN_COUNT]), tf.tensor2d(mask.subarray(0, K * cells), [K * B * T, TOKEN_COUNT]));
       const tokenErrors = tf.sum(masked.reshape([K, B * T, TOKEN_COUNT]), 0);
-      const flowLatent = this.flowOnMaskedPasses ? this.maskedMean(latent, B * T) : (tf.slice(latent, [K * B * T, 0], [B * T, -1]) as tf.Tensor2D);
+      // The stack holds pass 0 first and the unmasked copy (if any) last.
+      const flowLatent =
+        this.flowLatents === 'masked-mean'
+          ? this.maskedMean(latent, B * T)
+          : (tf.slice(latent, [this.flowLatents === 'rotating' ? 0 : K * B * T, 0], [B * T, -1]) as tf.Tensor2D);
       const nll = this.flow.nll(flowLatent, pooledContext(flowLatent, batch.valid, B, T, this.contextFrames));
       return [tokenErrors, nll];
     });

@@ -150,6 +150,14 @@ export class OnlineScoring {
 /** Frames between refreshes of an avatar's adaptive scales after warm-up, unless set. */
 export const DEFAULT_SCALE_REFRESH_FRAMES = 30;
 
+/**
+ * The online rule's fraction floor unless the model or the server says otherwise (6 s at
+ * 30 fps): the shipped three-pass model's replayed validation takes alert at 11.2 / 7.2 /
+ * 3.2 / 1.6% with floors of 90 / 120 / 150 / 180 (bursts of ~10 unusual frames, often where
+ * a take ends); the spike arm keeps brief faults in young windows detected.
+ */
+export const DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES = 180;
+
 /** Frames before online decisions start, unless the scoring config says otherwise. */
 export const DEFAULT_ONLINE_WARMUP_FRAMES = 30;
 

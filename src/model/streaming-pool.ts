@@ -19,6 +19,7 @@ export interface StreamingPoolOptions {
   readonly fps: number;
   readonly windowFrames: number;
   readonly thresholds: Thresholds;
+  readonly fractionFloorFrames?: number;
 }
 
 export class StreamingWorkerPool implements StreamingScorer {
@@ -26,6 +27,7 @@ export class StreamingWorkerPool implements StreamingScorer {
   readonly fps: number;
   readonly windowFrames: number;
   readonly thresholds: Thresholds;
+  readonly fractionFloorFrames?: number;
   private readonly workers: WorkerRpc<WithoutId<StreamingWorkerRequest>, AvatarScores[]>[];
   private readonly load: number[];
   private readonly owner = new Map<string, number>();
@@ -35,6 +37,7 @@ export class StreamingWorkerPool implements StreamingScorer {
     this.fps = options.fps;
     this.windowFrames = options.windowFrames;
     this.thresholds = options.thresholds;
+    this.fractionFloorFrames = options.fractionFloorFrames;
     this.load = new Array<number>(options.workers).fill(0);
     const script = new URL('./streaming-worker.mjs', import.meta.url);
     this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend }, 'streaming worker'));

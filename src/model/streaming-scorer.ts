@@ -31,6 +31,8 @@ export interface StreamingScorer {
   /** Frames in the sliding window the clip rule looks at. */
   readonly windowFrames: number;
   readonly thresholds: Thresholds;
+  /** The online rule's fraction floor that suits these scores (ScoringConfig.onlineFractionFloorFrames); absent: the rule's default. */
+  readonly fractionFloorFrames?: number;
   /**
    * Scores the new frames of every avatar given (each avatar at most once per call).
    * Resolves with one entry per input entry, in input order.

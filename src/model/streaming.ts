@@ -45,7 +45,7 @@ export async function openStreamingScorer(options: StreamingScorerOptions = {}):
     if (!causal) throw new Error(`model ${modelDir} (preset '${loaded.config.preset}') is not causal: incremental streaming needs a causal preset; use strategy 'full-window'`);
     if (workers === 0) return new IncrementalScorer(loaded);
     const local = new IncrementalScorer(loaded);
-    const pool = new StreamingWorkerPool({ modelDir: loaded.dir, backend, workers, fps: local.fps, windowFrames: local.windowFrames, thresholds: local.thresholds });
+    const pool = new StreamingWorkerPool({ modelDir: loaded.dir, backend, workers, fps: local.fps, windowFrames: local.windowFrames, thresholds: local.thresholds, fractionFloorFrames: local.fractionFloorFrames });
     loaded.model.dispose(); // the workers hold their own copies
     return pool;
   }

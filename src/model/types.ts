@@ -35,11 +35,16 @@ export interface FlowConfig {
   readonly contextFrames?: number;
   /**
    * Which latent h_t the flow models: 'unmasked' (the paper: an extra encoder pass over the
-   * whole input) or 'masked-mean' (the mean of the K masked scoring passes' latents, which
-   * scoring computes anyway: one encoder pass per frame fewer). Default 'unmasked'.
+   * whole input), 'masked-mean' (the mean of the K masked scoring passes' latents, which
+   * scoring computes anyway: one encoder pass per frame fewer) or 'rotating' (the latent of
+   * the first masked scoring pass, whose hidden joints rotate from frame to frame: what a
+   * stream scored with one pass per frame has; see ScoringConfig.streamingPasses).
+   * Default 'unmasked'.
    */
-  readonly latents?: 'unmasked' | 'masked-mean';
+  readonly latents?: FlowLatents;
 }
+
+export type FlowLatents = 'unmasked' | 'masked-mean' | 'rotating';
 
 export interface TrainingConfig {
   readonly epochs: number;
@@ -116,6 +121,21 @@ export interface ScoringConfig {
    * frames. Default 30 (1 s at 30 fps).
    */
   readonly onlineWarmupFrames?: number;
+  /**
+   * The online rule's fraction denominator floor that suits this model's streaming scores
+   * (chosen on replayed validation takes; a server's own fractionFloorFrames overrides it).
+   * Default DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES.
+   */
+  readonly onlineFractionFloorFrames?: number;
+  /**
+   * Encoder passes per frame on the streaming path. 'all': the K complementary passes, so
+   * every joint of every frame is reconstructed while hidden (as offline). 'rotating': only
+   * the first pass, whose hidden joints rotate with the frame (scoringCellMask), so each
+   * joint is reconstructed while hidden every K-th frame and its error is carried to the
+   * frames between: K times less encoder work per frame, errors at most K-1 frames old.
+   * Needs cell masks and flow.latents 'rotating'. Default 'all'.
+   */
+  readonly streamingPasses?: 'all' | 'rotating';
 }
 
 export interface ModelConfig {

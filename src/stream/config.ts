@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
-import { DEFAULT_FRACTION_FLOOR_FRAMES } from './online-rule.js';
 import { DEFAULT_LIMITS, type Limits } from './protocol.js';
 
 export interface ServerConfig extends Limits {
@@ -24,7 +23,8 @@ export interface ServerConfig extends Limits {
   readonly strategy: StreamingStrategy | null;
   readonly tickMs: number;
   readonly minFrames: number;
-  readonly fractionFloorFrames: number;
+  /** The online rule's fraction floor; null = the model's (ScoringConfig.onlineFractionFloorFrames). */
+  readonly fractionFloorFrames: number | null;
   readonly spikeHoldFrames: number;
   readonly endAfterSeconds: number;
   readonly evictAfterSeconds: number;
@@ -54,7 +54,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   strategy: null,
   tickMs: 100,
   minFrames: 30,
-  fractionFloorFrames: DEFAULT_FRACTION_FLOOR_FRAMES,
+  fractionFloorFrames: null,
   spikeHoldFrames: 30,
   endAfterSeconds: 2,
   evictAfterSeconds: 10,
@@ -86,7 +86,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   strategy: { kind: 'enum', values: STREAMING_STRATEGIES, nullable: true },
   tickMs: { kind: 'int', min: 5, max: 60_000 },
   minFrames: { kind: 'int', min: 1, max: 10_000 },
-  fractionFloorFrames: { kind: 'int', min: 1, max: 10_000 },
+  fractionFloorFrames: { kind: 'int', min: 1, max: 10_000, nullable: true },
   spikeHoldFrames: { kind: 'int', min: 0, max: 10_000 },
   endAfterSeconds: { kind: 'number', min: 0.01, max: 3600 },
   evictAfterSeconds: { kind: 'number', min: 0.1, max: 86_400 },

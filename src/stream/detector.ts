@@ -18,7 +18,7 @@ import type { AlertMessage, AvatarScore, EndCause, ScoresMessage } from './proto
 export function detectorSettingsFrom(config: ServerConfig): Omit<DetectorOptions, 'scorer' | 'clock' | 'metrics' | 'logger' | 'maxAvatars'> {
   return {
     minFrames: config.minFrames,
-    fractionFloorFrames: config.fractionFloorFrames,
+    fractionFloorFrames: config.fractionFloorFrames ?? undefined,
     spikeHoldFrames: config.spikeHoldFrames,
     endAfterSeconds: config.endAfterSeconds,
     evictAfterSeconds: config.evictAfterSeconds,
@@ -31,7 +31,7 @@ export interface DetectorOptions {
   readonly scorer: StreamingScorer;
   /** Frames in the window before the rule decides. Default 30. */
   readonly minFrames?: number;
-  /** The online fraction's denominator is at least this many frames. Default 90. */
+  /** The online fraction's denominator is at least this many frames. Default: the scorer's (then the rule's default). */
   readonly fractionFloorFrames?: number;
   /** Frames a spike keeps an avatar active. Default 30. */
   readonly spikeHoldFrames?: number;
@@ -240,7 +240,7 @@ export class Detector {
       thresholds: this.thresholds,
       jointNames: this.jointNames,
       minFrames: this.options.minFrames,
-      fractionFloorFrames: this.options.fractionFloorFrames,
+      fractionFloorFrames: this.options.fractionFloorFrames ?? this.options.scorer.fractionFloorFrames,
       spikeHoldFrames: this.options.spikeHoldFrames,
       endAfterFrames: this.endAfterFrames,
     });

@@ -14,6 +14,7 @@
  *   endAfterFrames frames. Everything is counted in frames at the scorer's fps, so a replay
  *   makes the same decisions as the live server.
  */
+import { DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES } from '../model/online-scoring.js';
 import { sequenceScore, topKJoints } from '../model/scoring.js';
 import type { Thresholds } from '../model/types.js';
 import type { AlertReason, EndCause, TopJoint } from './protocol.js';
@@ -24,12 +25,7 @@ export interface OnlineRuleOptions {
   readonly jointNames: readonly string[];
   /** Frames in the window before the rule decides anything. Default 30. */
   readonly minFrames?: number;
-  /**
-   * The fraction's denominator is at least this many frames. Default 180 (6 s at 30 fps):
-   * replayed normal validation takes alert at 11.2% / 7.2% / 3.2% / 1.6% with floors of
-   * 90 / 120 / 150 / 180 (bursts of unusual frames, often where a take ends); the spike rule
-   * keeps brief faults in young windows detected.
-   */
+  /** The fraction's denominator is at least this many frames. Default DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES (180). */
   readonly fractionFloorFrames?: number;
   /** Frames a spike keeps the avatar active (the spike frame included). Default 30. */
   readonly spikeHoldFrames?: number;
@@ -45,7 +41,6 @@ export interface OnlineRuleOptions {
 export const DEFAULT_MIN_FRAMES = 30;
 /** A window's first frames, never counted as spikes retroactively (see push). */
 export const SETTLE_FRAMES = 5;
-export const DEFAULT_FRACTION_FLOOR_FRAMES = 180;
 export const DEFAULT_SPIKE_HOLD_FRAMES = 30;
 export const DEFAULT_ONSET_GAP_FRAMES = 15;
 export const TOP_JOINTS = 3;
@@ -111,7 +106,7 @@ export class OnlineRule {
     this.windowFrames = options.windowFrames;
     this.jointCount = options.jointNames.length;
     this.minFrames = options.minFrames ?? DEFAULT_MIN_FRAMES;
-    this.fractionFloorFrames = Math.min(options.fractionFloorFrames ?? DEFAULT_FRACTION_FLOOR_FRAMES, this.windowFrames);
+    this.fractionFloorFrames = Math.min(options.fractionFloorFrames ?? DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, this.windowFrames);
     this.spikeHoldFrames = options.spikeHoldFrames ?? DEFAULT_SPIKE_HOLD_FRAMES;
     this.endAfterFrames = options.endAfterFrames ?? 60;
     this.onsetGapFrames = options.onsetGapFrames ?? DEFAULT_ONSET_GAP_FRAMES;
