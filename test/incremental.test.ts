@@ -5,9 +5,10 @@ import { IncrementalScorer } from '../src/model/incremental-scorer.js';
 import { loadModel, type LoadedModel } from '../src/model/model-dir.js';
 import { StreamingWorkerPool } from '../src/model/streaming-pool.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
+import { pooledContext } from '../src/model/mae.js';
 import { NFlowAD } from '../src/model/nflowad.js';
 import { packBatch } from '../src/model/batch.js';
-import { carryRotatingErrors } from '../src/model/masks.js';
+import { carryRotatingErrors, scoringCellMask } from '../src/model/masks.js';
 import { fitNormalisation, motionFeatures, normaliseMotion, TOKEN_COUNT } from '../src/model/normalise.js';
 import { TEST } from '../src/model/presets.js';
 import { LocalTerms } from '../src/model/scorer.js';
@@ -126,11 +127,33 @@ describe('incremental streaming scorer', () => {
       for (let i = 0; i < expected.length; i++) expect(streamed!.jointErrors[i]).toBeCloseTo(expected[i]!, 3);
       for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(offline.nll[t]!, 3);
     }
-    // The flow models pass 0's latent, so rotating streaming needs a flow trained on it.
-    const mismatched = { ...other, config: { ...config, flow: { ...config.flow, latents: 'masked-mean' as const } } };
-    mismatched.model = new NFlowAD(mismatched.config, 9);
-    expect(() => new IncrementalScorer(mismatched)).toThrow(/streamingPasses 'rotating' needs flow.latents 'rotating'/);
-    mismatched.model.dispose();
+    // One pass per frame has no unmasked latent for the flow.
+    const unmasked = { ...other, config: { ...config, flow: { ...config.flow, latents: 'unmasked' as const } } };
+    unmasked.model = new NFlowAD(unmasked.config, 9);
+    expect(() => new IncrementalScorer(unmasked)).toThrow(/streamingPasses 'rotating' needs flow.latents 'rotating' or 'masked-mean'/);
+    unmasked.model.dispose();
+    model.dispose();
+  });
+
+  it('with one rotating pass and a flow on the masked-mean latent: the mean of the pass\'s last three latents', async () => {
+    const config = { ...TEST, flow: { ...TEST.flow, latents: 'masked-mean' as const }, scoring: { ...TEST.scoring, streamingPasses: 'rotating' as const } };
+    const K = config.scoring.scoringMasks;
+    const model = new NFlowAD(config, 13);
+    const other = { ...loaded, config, model };
+    const motion = rigidlyMovingPose(40);
+    const batch = packBatch([{ frames: 40, features: normaliseMotion(motion, other.normalisation) }]);
+    // Offline reference: pass 0 over the whole clip, its latents averaged over each frame and the K-1 before.
+    const expected = tf.tidy(() => {
+      const latent = model.mae.forward(batch, scoringCellMask(0, K, 40)).latent;
+      const band = new Float32Array(40 * 40);
+      for (let t = 0; t < 40; t++) for (let s = Math.max(0, t - K + 1); s <= t; s++) band[t * 40 + s] = 1 / Math.min(t + 1, K);
+      const mean = tf.matMul(tf.tensor2d(band, [40, 40]), latent) as tf.Tensor2D;
+      return model.flow.nll(mean, pooledContext(mean, batch.valid, 1, 40, model.contextFrames)).dataSync().slice();
+    });
+    for (const tick of [2, 5]) {
+      const [streamed] = await new IncrementalScorer(other).streamedTerms([motion], tick);
+      for (let t = 0; t < 40; t++) expect(streamed!.nll[t]).toBeCloseTo(expected[t]!, 3);
+    }
     model.dispose();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sequenceScore } from '../src/model/scoring.js';
-import { OnlineRule, SETTLE_FRAMES, type EpisodeEvent } from '../src/stream/online-rule.js';
+import { OnlineRule, SETTLE_FRAMES, WARMUP_SPIKE_FACTOR, type EpisodeEvent } from '../src/stream/online-rule.js';
 
 const NAMES = ['A', 'B', 'C', 'D', 'E'];
 const THRESHOLDS = { frame: 1, sequence: 1, fraction: 0.1, spike: 5 };
@@ -39,16 +39,23 @@ describe('online rule', () => {
 
   it('acts at its first decision on a spike of the warm-up frames still within the hold, past the settling frames', () => {
     // minFrames 20 (first decision at seq 19), hold 5; a high floor so only a spike can start.
+    // Warm-up spikes count only beyond WARMUP_SPIKE_FACTOR x the spike threshold (5).
+    const clear = THRESHOLDS.spike * WARMUP_SPIKE_FACTOR + 1;
     const early = rule({ minFrames: 20, fractionFloorFrames: 50 });
-    expect(feed(early, [...repeat(0, 16), 9, 0, 0])).toEqual([]); // spike at seq 16, nothing decided yet
+    expect(feed(early, [...repeat(0, 16), clear, 0, 0])).toEqual([]); // spike at seq 16, nothing decided yet
     const [start] = feed(early, [0], 19);
     expect(start).toMatchObject({ state: 'start', reason: 'spike', seq: 19 });
+    // One over the spike threshold but not clear of it: its scales came from a dozen frames.
+    const faint = rule({ minFrames: 20, fractionFloorFrames: 50 });
+    expect(feed(faint, [...repeat(0, 16), THRESHOLDS.spike * WARMUP_SPIKE_FACTOR - 1, 0, 0, 0])).toEqual([]);
+    // ...while the same score once decided is a spike.
+    expect(feed(faint, [THRESHOLDS.spike * WARMUP_SPIKE_FACTOR - 1], 20)).toMatchObject([{ state: 'start', reason: 'spike' }]);
     // A spike 7 frames before the first decision is past its 5-frame hold: nothing.
     const older = rule({ minFrames: 20, fractionFloorFrames: 50 });
-    expect(feed(older, [...repeat(0, 12), 9, ...repeat(0, 7)])).toEqual([]);
+    expect(feed(older, [...repeat(0, 12), clear, ...repeat(0, 7)])).toEqual([]);
     // Nor does a spike among the first SETTLE_FRAMES count, however long the hold.
     const settling = rule({ minFrames: 20, fractionFloorFrames: 50, spikeHoldFrames: 30 });
-    expect(feed(settling, [...repeat(0, SETTLE_FRAMES - 1), 9, ...repeat(0, 20 - SETTLE_FRAMES)])).toEqual([]);
+    expect(feed(settling, [...repeat(0, SETTLE_FRAMES - 1), clear, ...repeat(0, 20 - SETTLE_FRAMES)])).toEqual([]);
   });
 
   it('decides nothing before minFrames, then starts on the fraction', () => {

@@ -125,8 +125,8 @@ async function commandTrain(argv: string[]): Promise<number> {
   const config: ModelConfig = {
     ...preset,
     ...(flowLatents === undefined ? {} : { flow: { ...preset.flow, latents: flowLatents } }),
-    // A flow on the rotating pass's latent is what lets a stream run that one pass per frame.
-    scoring: { ...preset.scoring, ...(flowLatents === undefined ? {} : { streamingPasses: flowLatents === 'rotating' ? 'rotating' : 'all' }) },
+    // One rotating pass per streamed frame needs a flow on masked latents (it has no unmasked one).
+    scoring: { ...preset.scoring, ...(flowLatents === undefined ? {} : { streamingPasses: flowLatents === 'unmasked' ? 'all' : 'rotating' }) },
     training: {
       ...preset.training,
       ...(epochs === undefined ? {} : { epochs }),

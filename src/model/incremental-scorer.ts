@@ -52,6 +52,9 @@ class AvatarState {
   readonly caches: StreamCache[];
   /** Rotating passes: each token's latest error from a frame that hid it (see carryRotatingErrors). */
   readonly latestErrors = new Float32Array(TOKEN_COUNT);
+  /** Rotating passes with a masked-mean flow: the pass's latents of the last K frames (a ring), and how many there are. */
+  recentLatents: Float32Array | null = null;
+  recentCount = 0;
   /** The last contextFrames flow latents (see FlowConfig.latents), and their running sum. */
   private readonly latents: Float32Array;
   private readonly latentSum: Float64Array;
@@ -137,8 +140,8 @@ export class IncrementalScorer implements StreamingScorer {
     this.d = config.encoder.dModel;
     this.maskPasses = config.scoring.scoringMasks;
     this.rotating = config.scoring.streamingPasses === 'rotating';
-    if (this.rotating && loaded.model.flowLatents !== 'rotating') {
-      throw new Error(`model ${loaded.dir}: streamingPasses 'rotating' needs flow.latents 'rotating' (the flow must model the one pass's latent), got '${loaded.model.flowLatents}'`);
+    if (this.rotating && loaded.model.flowLatents === 'unmasked') {
+      throw new Error(`model ${loaded.dir}: streamingPasses 'rotating' needs flow.latents 'rotating' or 'masked-mean' (one pass per frame has no unmasked latent)`);
     }
     this.passes = this.rotating ? 1 : loaded.model.scoringPasses;
     this.contextFrames = loaded.model.contextFrames!;
@@ -288,6 +291,22 @@ export class IncrementalScorer implements StreamingScorer {
     };
   }
 
+  /**
+   * The masked-mean latent as one rotating pass approximates it: the mean of the pass's
+   * latents over this frame and the K-1 before it, which between them hid every token once
+   * (as the K masked passes do within one frame). Fewer at a stream's start.
+   */
+  private meanOfRecentPasses(state: AvatarState, latent: Float32Array, out: Float32Array): void {
+    const { d, maskPasses: K } = this;
+    state.recentLatents ??= new Float32Array(K * d);
+    state.recentLatents.set(latent, (state.recentCount % K) * d);
+    state.recentCount++;
+    const n = Math.min(state.recentCount, K);
+    for (let k = 0; k < n; k++) {
+      for (let i = 0; i < d; i++) out[i]! += state.recentLatents[k * d + i]! / n;
+    }
+  }
+
   private async modelTerms(active: readonly Prepared[]): Promise<RawClipTerms[]> {
     const { d, passes: P, maskPasses: K } = this;
     // Rows are packed avatar by avatar, pass by pass: avatar a's pass k holds its new frames
@@ -329,7 +348,9 @@ export class IncrementalScorer implements StreamingScorer {
     active.forEach((p, a) => {
       for (let q = 0; q < p.frames; q++, row++) {
         const latent = flowInput.subarray(row * d, (row + 1) * d);
-        if (source === 'masked-mean') {
+        if (source === 'masked-mean' && this.rotating) {
+          this.meanOfRecentPasses(p.state, allLatents!.subarray((base[a]! + q) * d, (base[a]! + q + 1) * d), latent);
+        } else if (source === 'masked-mean') {
           for (let k = 0; k < K; k++) {
             const at = (base[a]! + k * p.frames + q) * d;
             for (let i = 0; i < d; i++) latent[i]! += allLatents![at + i]! / K;

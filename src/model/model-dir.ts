@@ -134,8 +134,8 @@ export async function loadModel(dir: string = DEFAULT_MODEL_DIR, options: { igno
   );
   check(normalisation.scale.every((s) => s > 0), `${dir}: normalisation.json has a non-positive scale`);
   check(
-    config.scoring.streamingPasses !== 'rotating' || config.flow.latents === 'rotating',
-    `${dir}: config.json has scoring.streamingPasses 'rotating' but flow.latents '${config.flow.latents ?? 'unmasked'}' (the flow must model the rotating pass's latent)`,
+    config.scoring.streamingPasses !== 'rotating' || (config.flow.latents ?? 'unmasked') !== 'unmasked',
+    `${dir}: config.json has scoring.streamingPasses 'rotating' but flow.latents 'unmasked' (one pass per frame has no unmasked latent: use 'rotating' or 'masked-mean')`,
   );
   if (calibration) {
     check(calibration.joints?.length === CANONICAL_JOINTS.length, `${dir}: calibration.json has ${calibration.joints?.length} joint scales, expected ${CANONICAL_JOINTS.length}`);

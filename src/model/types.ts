@@ -133,7 +133,9 @@ export interface ScoringConfig {
    * the first pass, whose hidden joints rotate with the frame (scoringCellMask), so each
    * joint is reconstructed while hidden every K-th frame and its error is carried to the
    * frames between: K times less encoder work per frame, errors at most K-1 frames old.
-   * Needs cell masks and flow.latents 'rotating'. Default 'all'.
+   * The flow's latent: the pass's own ('rotating'), or the mean of its last K latents, which
+   * between them hid every token once ('masked-mean'). Needs cell masks and a flow on
+   * masked latents. Default 'all'.
    */
   readonly streamingPasses?: 'all' | 'rotating';
 }
