@@ -109,10 +109,19 @@ describe('online rule', () => {
     expect(end.frameScore).toBe(8);
     expect(end.topJoints[0]).toEqual({ joint: 'E', score: 8 });
     expect(end.reason).toBe('both');
-    // 3 over-threshold frames keep the fraction >= 10% until the window holds 31 frames (seq 30), then 8 inactive frames
-    expect(end.seq).toBe(37);
-    const window = [...repeat(0.5, 20), 6, 7, 8, ...repeat(0.5, 15)];
+    // 3 over-threshold frames keep the fraction in the band (>= 0.7 x 10%) until the window holds 42 frames (seq 41), then 8 inactive frames
+    expect(end.seq).toBe(49);
+    const window = [...repeat(0.5, 20), 6, 7, 8, ...repeat(0.5, 27)];
     expect(end.sequenceScore).toBeCloseTo(sequenceScore(window), 5);
+  });
+
+  it('keeps a fraction hovering at the threshold in one episode (the end band), not one every few frames', () => {
+    // One over-threshold frame in 11: 4 or 5 of the 50-frame window, a fraction of 8% or 10%.
+    const hovering = Array.from({ length: 400 }, (_, i) => (i % 11 === 0 ? 2 : 0));
+    const starts = (r: OnlineRule): number => feed(r, hovering).filter((e) => e.state === 'start').length;
+    expect(starts(rule({ endAfterFrames: 3, endFractionRatio: 1 }))).toBeGreaterThan(10);
+    expect(starts(rule({ endAfterFrames: 3 }))).toBe(1);
+    expect(() => rule({ endFractionRatio: 0 })).toThrow(/endFractionRatio/);
   });
 
   it('takes the onset from the run of over-threshold frames that led to the start', () => {

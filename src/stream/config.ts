@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_END_FRACTION_RATIO } from './online-rule.js';
 import { DEFAULT_LIMITS, type Limits } from './protocol.js';
 
 export interface ServerConfig extends Limits {
@@ -27,6 +28,8 @@ export interface ServerConfig extends Limits {
   readonly fractionFloorFrames: number | null;
   readonly spikeHoldFrames: number;
   readonly endAfterSeconds: number;
+  /** While alerting, the fraction arm holds down to this share of the fraction threshold. */
+  readonly endFractionRatio: number;
   readonly evictAfterSeconds: number;
   readonly maxGapSeconds: number;
   /** New frames held per avatar between ticks; null = the scorer's window. */
@@ -57,6 +60,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   fractionFloorFrames: null,
   spikeHoldFrames: 30,
   endAfterSeconds: 2,
+  endFractionRatio: DEFAULT_END_FRACTION_RATIO,
   evictAfterSeconds: 10,
   maxGapSeconds: 1,
   maxPendingFrames: null,
@@ -89,6 +93,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   fractionFloorFrames: { kind: 'int', min: 1, max: 10_000, nullable: true },
   spikeHoldFrames: { kind: 'int', min: 0, max: 10_000 },
   endAfterSeconds: { kind: 'number', min: 0.01, max: 3600 },
+  endFractionRatio: { kind: 'number', min: 0.01, max: 1 },
   evictAfterSeconds: { kind: 'number', min: 0.1, max: 86_400 },
   maxGapSeconds: { kind: 'number', min: 0.01, max: 3600 },
   maxPendingFrames: { kind: 'int', min: 1, max: 1_000_000, nullable: true },

@@ -21,6 +21,7 @@ export function detectorSettingsFrom(config: ServerConfig): Omit<DetectorOptions
     fractionFloorFrames: config.fractionFloorFrames ?? undefined,
     spikeHoldFrames: config.spikeHoldFrames,
     endAfterSeconds: config.endAfterSeconds,
+    endFractionRatio: config.endFractionRatio,
     evictAfterSeconds: config.evictAfterSeconds,
     maxGapSeconds: config.maxGapSeconds,
     maxPendingFrames: config.maxPendingFrames ?? undefined,
@@ -37,6 +38,8 @@ export interface DetectorOptions {
   readonly spikeHoldFrames?: number;
   /** Inactive time before an episode ends, counted in frames at the scorer fps. Default 2. */
   readonly endAfterSeconds?: number;
+  /** While alerting, the fraction arm holds down to this share of the fraction threshold. Default 0.7. */
+  readonly endFractionRatio?: number;
   /** Avatars without an accepted frame for this long are forgotten. Default 10. */
   readonly evictAfterSeconds?: number;
   /** Frames further apart than this restart the avatar's window. Default 1. */
@@ -243,6 +246,7 @@ export class Detector {
       fractionFloorFrames: this.options.fractionFloorFrames ?? this.options.scorer.fractionFloorFrames,
       spikeHoldFrames: this.options.spikeHoldFrames,
       endAfterFrames: this.endAfterFrames,
+      endFractionRatio: this.options.endFractionRatio,
     });
   }
 

@@ -9,7 +9,9 @@
  *   swinging on a handful of frames (3 of 30 frames over a P97 threshold is ordinary, and
  *   normal takes have bursts of ~10 unusual frames);
  * - a frame over thresholds.spike (once decided) keeps the avatar active for spikeHoldFrames;
- * - active = (decided && fraction >= thresholds.fraction) || spike held;
+ * - active = (decided && fraction >= thresholds.fraction) || spike held; once alerting, the
+ *   fraction arm holds down to endFractionRatio x thresholds.fraction (a band, so that a
+ *   fraction hovering at the threshold is one episode, not one every few seconds);
  * - `start` when the avatar becomes active, `end` once it has stayed inactive for
  *   endAfterFrames frames. Everything is counted in frames at the scorer's fps, so a replay
  *   makes the same decisions as the live server.
@@ -32,6 +34,11 @@ export interface OnlineRuleOptions {
   /** Inactive frames before an episode ends. Default 60 (2 s at 30 fps). */
   readonly endAfterFrames?: number;
   /**
+   * While alerting, the fraction arm stays active down to this share of thresholds.fraction.
+   * Default DEFAULT_END_FRACTION_RATIO; 1 = no band.
+   */
+  readonly endFractionRatio?: number;
+  /**
    * Over-threshold frames closer than this belong to one run; an episode's onset (for its
    * latency and its peak frame) is the first frame of the run that made it start. Default 15.
    */
@@ -52,6 +59,11 @@ export const WARMUP_SPIKE_FACTOR = 2;
 export const DEFAULT_SPIKE_HOLD_FRAMES = 30;
 export const DEFAULT_ONSET_GAP_FRAMES = 15;
 export const TOP_JOINTS = 3;
+/**
+ * A recurring movement the model finds unusual can hold a window's fraction at 9-15%: with
+ * no band it started and ended an episode every 5 s (the benchmark's false-alert trial).
+ */
+export const DEFAULT_END_FRACTION_RATIO = 0.7;
 
 export interface EpisodeEvent {
   readonly state: 'start' | 'end';
@@ -80,6 +92,7 @@ export class OnlineRule {
   private readonly fractionFloorFrames: number;
   private readonly spikeHoldFrames: number;
   private readonly endAfterFrames: number;
+  private readonly endFractionRatio: number;
   private readonly onsetGapFrames: number;
 
   private readonly scores: Float32Array;
@@ -117,10 +130,12 @@ export class OnlineRule {
     this.fractionFloorFrames = Math.min(options.fractionFloorFrames ?? DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, this.windowFrames);
     this.spikeHoldFrames = options.spikeHoldFrames ?? DEFAULT_SPIKE_HOLD_FRAMES;
     this.endAfterFrames = options.endAfterFrames ?? 60;
+    this.endFractionRatio = options.endFractionRatio ?? DEFAULT_END_FRACTION_RATIO;
     this.onsetGapFrames = options.onsetGapFrames ?? DEFAULT_ONSET_GAP_FRAMES;
     if (!(Number.isInteger(this.windowFrames) && this.windowFrames >= 1)) throw new Error(`windowFrames must be a positive integer, got ${this.windowFrames}`);
     if (!(this.minFrames >= 1 && this.minFrames <= this.windowFrames)) throw new Error(`minFrames must be in [1, ${this.windowFrames}], got ${this.minFrames}`);
     if (!(this.endAfterFrames >= 1)) throw new Error(`endAfterFrames must be at least 1, got ${this.endAfterFrames}`);
+    if (!(this.endFractionRatio > 0 && this.endFractionRatio <= 1)) throw new Error(`endFractionRatio must be in (0, 1], got ${this.endFractionRatio}`);
     this.scores = new Float32Array(this.windowFrames);
     this.over = new Uint8Array(this.windowFrames);
     this.jointRing = new Float32Array(this.windowFrames * this.jointCount);
@@ -211,14 +226,16 @@ export class OnlineRule {
       if (fraction > this.peakFractionValue) this.peakFractionValue = fraction;
       if (isSpike) this.spikeHold = this.spikeHoldFrames;
     }
-    const sustained = decided && fraction >= thresholds.fraction;
+    const overFraction = decided && fraction >= thresholds.fraction;
+    // Once alerting, the band keeps the episode open (see endFractionRatio).
+    const sustained = overFraction || (this.alertingValue && decided && fraction >= thresholds.fraction * this.endFractionRatio);
     const spiking = this.spikeHold > 0;
     const active = sustained || spiking;
 
     let event: EpisodeEvent | null = null;
     if (this.alertingValue) {
       if (frameScore > this.peakScore) this.setPeak(slot);
-      if (sustained) this.sustainedFired = true;
+      if (overFraction) this.sustainedFired = true;
       if (spiking) this.spikeFired = true;
       if (active) {
         this.inactiveRun = 0;
