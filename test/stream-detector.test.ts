@@ -59,8 +59,8 @@ describe('detector', () => {
 
   it('alerts once (start, end) for an anomalous avatar and never for a clean one', async () => {
     const s = setup();
-    // 30 over-threshold frames [40, 70): once alerting, the fraction stays in the band (>= 7%) while 18 of them are in the
-    // 250-frame window (to frame 301); the 60th inactive frame after that (2 s at 30 fps) is frame 361
+    // 30 over-threshold frames [40, 70): once alerting, the fraction stays in the band (>= 5%) while 13 of them are in the
+    // 250-frame window (to frame 306); the 60th inactive frame after that (2 s at 30 fps) is frame 366
     await stream(s, { clean: clipPositions(420), faulty: clipPositions(420, { from: 40, to: 70, distance: 2 }) });
     expect(s.alerts.map((a) => `${a.avatar}:${a.state}`)).toEqual(['faulty:start', 'faulty:end']);
     const [start, end] = s.alerts;
@@ -70,7 +70,7 @@ describe('detector', () => {
     expect(start!.seq).toBeGreaterThanOrEqual(40);
     expect(start!.seq).toBeLessThan(70);
     expect(end).toMatchObject({ episode: 1, cause: 'recovered', reason: 'sustained' });
-    expect(end!.seq).toBe(361);
+    expect(end!.seq).toBe(366);
     expect(s.detector.snapshot().find((a) => a.avatar === 'faulty')).toMatchObject({ alerting: false, state: 'normal', windowFill: 250 });
     expect(await metricValue(s.metrics, 'motionguard_alerts_total', { state: 'start' })).toBe(1);
     expect(await metricValue(s.metrics, 'motionguard_frames_scored_total')).toBe(840);

@@ -38,7 +38,7 @@ export interface DetectorOptions {
   readonly spikeHoldFrames?: number;
   /** Inactive time before an episode ends, counted in frames at the scorer fps. Default 2. */
   readonly endAfterSeconds?: number;
-  /** While alerting, the fraction arm holds down to this share of the fraction threshold. Default 0.7. */
+  /** While alerting, the fraction arm holds down to this share of the fraction threshold. Default 0.5. */
   readonly endFractionRatio?: number;
   /** Avatars without an accepted frame for this long are forgotten. Default 10. */
   readonly evictAfterSeconds?: number;
