@@ -13,7 +13,7 @@ import type { StreamCache, StreamRows } from './cached-attention.js';
 import type { LoadedModel } from './model-dir.js';
 import { createMotion, type Motion } from './motion.js';
 import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
-import { carryRotatingErrors, TOKEN_DEPTH } from './masks.js';
+import { carryRotatingErrors, hidesCell } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
 import { crossesPeriod, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
 import { PositionHistory } from './position-history.js';
@@ -41,6 +41,39 @@ interface References {
   readonly bones: Float64Array;
 }
 
+/** The mean of the last `length` vectors pushed (of fewer at the start): a ring and a running sum. */
+class RecentMean {
+  private readonly ring: Float32Array;
+  private readonly sum: Float64Array;
+  private count = 0;
+  private next = 0;
+
+  constructor(
+    private readonly length: number,
+    private readonly d: number,
+  ) {
+    this.ring = new Float32Array(length * d);
+    this.sum = new Float64Array(d);
+  }
+
+  /** Adds a vector and writes the mean of the last `length` to out[outOffset...]. */
+  push(vector: Float32Array, out: Float32Array, outOffset = 0): void {
+    const d = this.d;
+    const slot = this.next * d;
+    if (this.count === this.length) {
+      for (let i = 0; i < d; i++) this.sum[i]! -= this.ring[slot + i]!;
+    } else {
+      this.count++;
+    }
+    this.ring.set(vector, slot);
+    for (let i = 0; i < d; i++) {
+      this.sum[i]! += vector[i]!;
+      out[outOffset + i] = this.sum[i]! / this.count;
+    }
+    this.next = (this.next + 1) % this.length;
+  }
+}
+
 /** Everything the scorer remembers about one avatar. */
 class AvatarState {
   framesSeen = 0;
@@ -52,43 +85,19 @@ class AvatarState {
   readonly caches: StreamCache[];
   /** Rotating passes: each token's latest error from a frame that hid it (see carryRotatingErrors). */
   readonly latestErrors = new Float32Array(TOKEN_COUNT);
-  /** Rotating passes with a masked-mean flow: the pass's latents of the last K frames (a ring), and how many there are. */
-  recentLatents: Float32Array | null = null;
-  recentCount = 0;
-  /** The last contextFrames flow latents (see FlowConfig.latents), and their running sum. */
-  private readonly latents: Float32Array;
-  private readonly latentSum: Float64Array;
-  private latentCount = 0;
-  private latentNext = 0;
+  /** The flow's causal context: the mean of its last contextFrames latents (see FlowConfig.latents). */
+  readonly context: RecentMean;
+  /**
+   * Rotating passes with a masked-mean flow: the mean of the pass's latents over the last K
+   * frames, which between them hid every token once, as the K masked passes do within one.
+   */
+  readonly recentPassLatents: RecentMean;
 
-  constructor(
-    windowFrames: number,
-    caches: StreamCache[],
-    private readonly contextFrames: number,
-    private readonly d: number,
-    readonly scoring: OnlineScoring | null,
-  ) {
+  constructor(windowFrames: number, caches: StreamCache[], contextFrames: number, maskPasses: number, d: number, readonly scoring: OnlineScoring | null) {
     this.history = new PositionHistory(windowFrames);
     this.caches = caches;
-    this.latents = new Float32Array(contextFrames * d);
-    this.latentSum = new Float64Array(d);
-  }
-
-  /** Adds a latent and writes the causal context (mean of the last contextFrames latents) to out. */
-  pushLatent(latent: Float32Array, out: Float32Array, outOffset: number): void {
-    const d = this.d;
-    const slot = this.latentNext * d;
-    if (this.latentCount === this.contextFrames) {
-      for (let i = 0; i < d; i++) this.latentSum[i]! -= this.latents[slot + i]!;
-    } else {
-      this.latentCount++;
-    }
-    this.latents.set(latent, slot);
-    for (let i = 0; i < d; i++) {
-      this.latentSum[i]! += latent[i]!;
-      out[outOffset + i] = this.latentSum[i]! / this.latentCount;
-    }
-    this.latentNext = (this.latentNext + 1) % this.contextFrames;
+    this.context = new RecentMean(contextFrames, d);
+    this.recentPassLatents = new RecentMean(maskPasses, d);
   }
 }
 
@@ -149,7 +158,7 @@ export class IncrementalScorer implements StreamingScorer {
     this.referenceRefreshFrames = options.referenceRefreshFrames ?? 60;
     this.scaleRefreshFrames = options.scaleRefreshFrames; // OnlineScoring's default when absent
     const K = this.maskPasses;
-    this.maskRows = Array.from({ length: K }, (_, k) => Array.from({ length: K }, (_, phase) => Float32Array.from(TOKEN_DEPTH, (depth) => ((phase + depth) % K === k ? 1 : 0))));
+    this.maskRows = Array.from({ length: K }, (_, k) => Array.from({ length: K }, (_, phase) => Float32Array.from({ length: TOKEN_COUNT }, (_, token) => (hidesCell(k, K, phase, token) ? 1 : 0))));
   }
 
   get fractionFloorFrames(): number {
@@ -223,7 +232,7 @@ export class IncrementalScorer implements StreamingScorer {
             })
           : null;
       const caches = Array.from({ length: this.passes }, () => this.loaded.model.mae.newStreamCache());
-      state = new AvatarState(this.windowFrames, caches, this.contextFrames, this.d, scoring);
+      state = new AvatarState(this.windowFrames, caches, this.contextFrames, this.maskPasses, this.d, scoring);
       state.referencePhase = phaseOf(this.referenceRefreshFrames);
       this.avatars.set(avatar, state);
     }
@@ -291,22 +300,6 @@ export class IncrementalScorer implements StreamingScorer {
     };
   }
 
-  /**
-   * The masked-mean latent as one rotating pass approximates it: the mean of the pass's
-   * latents over this frame and the K-1 before it, which between them hid every token once
-   * (as the K masked passes do within one frame). Fewer at a stream's start.
-   */
-  private meanOfRecentPasses(state: AvatarState, latent: Float32Array, out: Float32Array): void {
-    const { d, maskPasses: K } = this;
-    state.recentLatents ??= new Float32Array(K * d);
-    state.recentLatents.set(latent, (state.recentCount % K) * d);
-    state.recentCount++;
-    const n = Math.min(state.recentCount, K);
-    for (let k = 0; k < n; k++) {
-      for (let i = 0; i < d; i++) out[i]! += state.recentLatents[k * d + i]! / n;
-    }
-  }
-
   private async modelTerms(active: readonly Prepared[]): Promise<RawClipTerms[]> {
     const { d, passes: P, maskPasses: K } = this;
     // Rows are packed avatar by avatar, pass by pass: avatar a's pass k holds its new frames
@@ -349,7 +342,8 @@ export class IncrementalScorer implements StreamingScorer {
       for (let q = 0; q < p.frames; q++, row++) {
         const latent = flowInput.subarray(row * d, (row + 1) * d);
         if (source === 'masked-mean' && this.rotating) {
-          this.meanOfRecentPasses(p.state, allLatents!.subarray((base[a]! + q) * d, (base[a]! + q + 1) * d), latent);
+          // The masked-mean latent as one rotating pass approximates it.
+          p.state.recentPassLatents.push(allLatents!.subarray((base[a]! + q) * d, (base[a]! + q + 1) * d), latent);
         } else if (source === 'masked-mean') {
           for (let k = 0; k < K; k++) {
             const at = (base[a]! + k * p.frames + q) * d;
@@ -360,7 +354,7 @@ export class IncrementalScorer implements StreamingScorer {
           const at = (base[a]! + (source === 'rotating' ? 0 : K) * p.frames + q) * d;
           latent.set(allLatents!.subarray(at, at + d));
         }
-        p.state.pushLatent(latent, context, row * d);
+        p.state.context.push(latent, context, row * d);
       }
     });
     const nllTensor = tf.tidy(() => this.loaded.model.flow.nll(tf.tensor2d(flowInput, [total, d]), tf.tensor2d(context, [total, d])));

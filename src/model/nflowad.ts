@@ -58,9 +58,8 @@ export class NFlowAD {
       const { stacked, mask } = this.stackPasses(batch, false);
       latent = this.maskedMean(this.mae.forward(stacked, mask).latent, B * T);
     } else if (this.flowLatents === 'rotating') {
-      const windowMask = scoringCellMask(0, this.maskGroups.length, T);
       const mask = new Float32Array(B * T * TOKEN_COUNT);
-      for (let b = 0; b < B; b++) mask.set(windowMask, b * T * TOKEN_COUNT);
+      this.writeCellMask(mask, 0, 0, B, T);
       latent = this.mae.forward(batch, mask).latent;
     } else {
       latent = this.mae.forward(batch, new Float32Array(B * T * TOKEN_COUNT)).latent;
@@ -95,11 +94,16 @@ export class NFlowAD {
         const group = this.maskGroups[k]!;
         for (let i = 0; i < B * T; i++) mask.set(group, k * cells + i * TOKEN_COUNT);
       } else {
-        const windowMask = scoringCellMask(k, K, T);
-        for (let b = 0; b < B; b++) mask.set(windowMask, k * cells + b * T * TOKEN_COUNT);
+        this.writeCellMask(mask, k * cells, k, B, T);
       }
     }
     return { stacked, mask };
+  }
+
+  /** Scoring pass k's cell mask for each of B windows of T frames, written into mask from `at`. */
+  private writeCellMask(mask: Float32Array, at: number, k: number, B: number, T: number): void {
+    const windowMask = scoringCellMask(k, this.maskGroups.length, T);
+    for (let b = 0; b < B; b++) mask.set(windowMask, at + b * T * TOKEN_COUNT);
   }
 
   /**
