@@ -29,7 +29,7 @@ import { SERVE_USAGE, commandServe } from './serve.js';
 const USAGE = `motionguard — anomalous human motion detection (NFlowAD)
 
 Usage:
-  motionguard train --data DIR|GLOB... [--preset NAME] [--epochs N] [--flow-epochs N] [--out DIR] [--resume] [--seed N]
+  motionguard train --data DIR|GLOB... [--preset NAME] [--epochs N] [--flow-epochs N] [--lr-decay F] [--out DIR] [--resume] [--seed N]
                     [--holdout FRACTION] [--exclude REGEX] [--workers 1|2] [--flow-latents unmasked|masked-mean|rotating]
   motionguard calibrate --model DIR --data DIR|GLOB... [--validation]
   motionguard score [--model DIR] [--workers N] --jsonl FILE.bvh...
@@ -100,6 +100,7 @@ async function commandTrain(argv: string[]): Promise<number> {
       preset: { type: 'string', default: 'tiny' },
       epochs: { type: 'string' },
       'flow-epochs': { type: 'string' },
+      'lr-decay': { type: 'string' },
       out: { type: 'string', default: 'runs/model' },
       resume: { type: 'boolean', default: false },
       seed: { type: 'string' },
@@ -122,6 +123,8 @@ async function commandTrain(argv: string[]): Promise<number> {
   const epochs = intOption(values.epochs, 'epochs');
   const flowEpochs = intOption(values['flow-epochs'], 'flow-epochs');
   const seed = intOption(values.seed, 'seed');
+  const lrDecay = values['lr-decay'] === undefined ? undefined : Number(values['lr-decay']);
+  if (lrDecay !== undefined && !(lrDecay > 0 && lrDecay <= 1)) throw new UsageError(`--lr-decay needs a factor in (0, 1], got '${values['lr-decay']}'`);
   const config: ModelConfig = {
     ...preset,
     ...(flowLatents === undefined ? {} : { flow: { ...preset.flow, latents: flowLatents } }),
@@ -131,6 +134,7 @@ async function commandTrain(argv: string[]): Promise<number> {
       ...preset.training,
       ...(epochs === undefined ? {} : { epochs }),
       ...(flowEpochs === undefined ? {} : { flowEpochs }),
+      ...(lrDecay === undefined ? {} : { lrDecay }),
       ...(seed === undefined ? {} : { seed }),
     },
   };

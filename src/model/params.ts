@@ -15,6 +15,17 @@ export interface ParamManifestEntry {
 
 export type Init = 'zeros' | 'ones' | { readonly normal: number } | Float32Array;
 
+/**
+ * Sets a variable from plain numbers. `assign` copies, so the source tensor is freed here:
+ * left alive, training (which reloads every weight each step) leaked a full set of weights
+ * per step into the wasm heap and died at epoch 95 with 'memory access out of bounds'.
+ */
+export function assignValues(v: tf.Variable, values: Float32Array): void {
+  const value = tf.tensor(values, v.shape);
+  v.assign(value);
+  value.dispose();
+}
+
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly random: () => number;
@@ -90,7 +101,7 @@ export class ParamStore {
         throw new Error(`weights '${entry.name}' have shape [${entry.shape}] but the configuration needs [${v.shape}]`);
       }
       if (entry.offset + entry.size > data.length) throw new Error(`weights file too short for '${entry.name}'`);
-      v.assign(tf.tensor(data.subarray(entry.offset, entry.offset + entry.size), v.shape));
+      assignValues(v, data.subarray(entry.offset, entry.offset + entry.size));
       seen.add(entry.name);
     }
     const missing = this.names().filter((n) => !seen.has(n));

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../model/backend.js';
 import type { WindowBatch } from '../model/mae.js';
 import { NFlowAD } from '../model/nflowad.js';
+import { assignValues } from '../model/params.js';
 import type { ModelConfig } from '../model/types.js';
 
 export interface GradientRequest {
@@ -33,7 +34,7 @@ port.on('message', async (request: GradientRequest) => {
     const vars = model.params.trainable('mae/');
     let offset = 0;
     for (const v of vars) {
-      v.assign(tf.tensor(request.weights.subarray(offset, offset + v.size), v.shape));
+      assignValues(v, request.weights.subarray(offset, offset + v.size));
       offset += v.size;
     }
     const { value, grads } = tf.variableGrads(() => model.mae.loss(request.batch, request.mask, request.positionOffset), vars);
