@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accelerations, boneLengthDeviations, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
-import { createMotion } from '../src/model/motion.js';
+import { accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { createMotion, type Motion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
 import { walkerMotion } from './fixtures/walker.js';
@@ -81,6 +81,39 @@ describe('dominant bone length', () => {
   it('is the length most frames agree on, even when a fault covers most of the window', () => {
     const lengths = Float64Array.from({ length: 100 }, (_, t) => (t < 35 ? 0.4 + 0.0005 * Math.sin(t) : 0.25 + 0.3 * ((t * 7) % 10) / 10));
     expect(dominantLength(lengths)).toBeCloseTo(0.4, 2);
+  });
+
+  const stretchForearm = (motion: Motion, from: number, to: number, ratio: number, side: 'Left' | 'Right'): Motion => {
+    const positions = motion.positions.slice();
+    const elbow = jointIndex(`${side}LowerArm`);
+    const hand = jointIndex(`${side}Hand`);
+    for (let t = from; t < to; t++) {
+      for (let k = 0; k < 3; k++) {
+        const e = positions[(t * J + elbow) * 3 + k]!;
+        positions[(t * J + hand) * 3 + k] = e + ratio * (positions[(t * J + hand) * 3 + k]! - e);
+      }
+    }
+    return createMotion(motion.fps, motion.jointNames, positions);
+  };
+
+  it('takes the mirror bone as witness: a stretch held over most of the window is still the fault', () => {
+    const walk = walkerMotion({ frames: 100 });
+    const stretched = stretchForearm(walk, 30, 100, 1.3, 'Left');
+    const deviations = boneLengthDeviations(stretched);
+    const hand = jointIndex('LeftHand');
+    // 70 of 100 frames are stretched: the bone's own densest band is the stretched length,
+    // yet the right forearm says what the left one should be.
+    expect(deviations[10 * J + hand]!).toBeLessThan(1e-6);
+    expect(deviations[50 * J + hand]!).toBeCloseTo(0.09, 2);
+    expect(boneReferenceLengths(stretched)[hand]).toBeCloseTo(boneReferenceLengths(walk)[hand]!, 6);
+  });
+
+  it('keeps each side its own length on an asymmetric rig', () => {
+    const walk = walkerMotion({ frames: 60 });
+    const asymmetric = stretchForearm(walk, 0, 60, 1.1, 'Right');
+    const refs = boneReferenceLengths(asymmetric);
+    expect(refs[jointIndex('RightHand')]! / refs[jointIndex('LeftHand')]!).toBeCloseTo(1.1, 4);
+    expect(Math.max(...boneLengthDeviations(asymmetric))).toBeLessThan(1e-6);
   });
 });
 

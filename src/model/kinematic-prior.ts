@@ -11,10 +11,36 @@
  */
 import type { Motion } from './motion.js';
 import { headingYaw } from './normalise.js';
-import { PARENT_INDEX, type JointName } from './skeleton.js';
+import { CANONICAL_JOINTS, MIRROR_JOINT, PARENT_INDEX, jointIndex, type JointName } from './skeleton.js';
+
+/** Each joint's left/right counterpart by index (itself on the midline). */
+const MIRROR_INDEX = CANONICAL_JOINTS.map((name) => jointIndex(MIRROR_JOINT[name]));
 
 /** Relative half-width of the band of lengths that count as "the same" bone length. */
 const LENGTH_TOLERANCE = 0.01;
+
+/** The densest +-1% band of a set of lengths: its bounds and the median of the lengths in it. */
+interface LengthBand {
+  readonly center: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** densestBand of lengths already sorted ascending, over sorted[from, to). Linear. */
+function densestBandSorted(sorted: Float64Array, from = 0, to = sorted.length): LengthBand {
+  let best = 0;
+  let bestFrom = from;
+  let bestTo = from;
+  for (let a = from, b = from; a < to; a++) {
+    while (b < to && sorted[b]! <= sorted[a]! * (1 + 2 * LENGTH_TOLERANCE)) b++;
+    if (b - a > best) {
+      best = b - a;
+      bestFrom = a;
+      bestTo = b;
+    }
+  }
+  return { center: sorted[(bestFrom + bestTo - 1) >> 1]!, lo: sorted[bestFrom]!, hi: sorted[Math.max(bestFrom, bestTo - 1)]! };
+}
 
 /**
  * The avatar's own bone length: the centre of the densest +-1% band of the window's lengths.
@@ -23,19 +49,43 @@ const LENGTH_TOLERANCE = 0.01;
  * fault covers more than half the window.
  */
 export function dominantLength(lengths: Float64Array): number {
-  const sorted = Float64Array.from(lengths).sort();
-  let best = 0;
-  let bestFrom = 0;
-  let bestTo = 0;
-  for (let from = 0, to = 0; from < sorted.length; from++) {
-    while (to < sorted.length && sorted[to]! <= sorted[from]! * (1 + 2 * LENGTH_TOLERANCE)) to++;
-    if (to - from > best) {
-      best = to - from;
-      bestFrom = from;
-      bestTo = to;
-    }
-  }
-  return sorted[(bestFrom + bestTo - 1) >> 1]!;
+  return densestBandSorted(Float64Array.from(lengths).sort()).center;
+}
+
+/**
+ * Share of a bone's own frames that must lie in the band found with its mirror bone for that
+ * band to be its reference (below it the rig is asymmetric: the bone keeps its own band).
+ */
+const MIN_SHARE_IN_MIRROR_BAND = 0.1;
+
+/** Two ascending arrays merged into one (linear; the streaming path refreshes these often). */
+function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/**
+ * A limb bone's length, with its mirror bone as a witness (both sorted ascending): the
+ * densest band of BOTH sides' lengths. A body is left-right symmetric, so a fault that
+ * changes one arm's bone for most of the window (a stretch held for seconds) is outvoted
+ * by the untouched side, where the bone's own densest band would have taken the stretched
+ * length as the norm and flagged the normal frames instead. The reference is then the
+ * densest band of the bone's OWN lengths within that band (a slightly asymmetric rig keeps
+ * each side's exact length).
+ */
+function witnessedLength(own: Float64Array, mirror: Float64Array): number {
+  const band = densestBandSorted(mergeSorted(own, mirror));
+  let from = 0;
+  while (from < own.length && own[from]! < band.lo) from++;
+  let to = from;
+  while (to < own.length && own[to]! <= band.hi) to++;
+  return to - from >= MIN_SHARE_IN_MIRROR_BAND * own.length ? densestBandSorted(own, from, to).center : densestBandSorted(own).center;
 }
 
 function boneLength(p: Float32Array, J: number, t: number, j: number, parent: number): number {
@@ -44,17 +94,25 @@ function boneLength(p: Float32Array, J: number, t: number, j: number, parent: nu
   return Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
 }
 
-/** The avatar's own length of each bone (by child joint; 0 for the root) over the motion's frames. */
+/**
+ * The avatar's own length of each bone (by child joint; 0 for the root) over the motion's
+ * frames: its densest band, witnessed by the mirror bone for left/right bones.
+ */
 export function boneReferenceLengths(motion: Motion): Float64Array {
   const J = motion.jointNames.length;
   const T = motion.frameCount;
-  const refs = new Float64Array(J);
-  const lengths = new Float64Array(T);
-  for (let j = 0; j < J; j++) {
+  // Each bone's lengths over the frames, sorted ascending.
+  const sorted = Array.from({ length: J }, (_, j) => {
     const parent = PARENT_INDEX[j]!;
-    if (parent < 0) continue;
-    for (let t = 0; t < T; t++) lengths[t] = boneLength(motion.positions, J, t, j, parent);
-    refs[j] = dominantLength(lengths);
+    const out = new Float64Array(parent < 0 ? 0 : T);
+    for (let t = 0; t < out.length; t++) out[t] = boneLength(motion.positions, J, t, j, parent);
+    return out.sort();
+  });
+  const refs = new Float64Array(J);
+  for (let j = 0; j < J; j++) {
+    if (PARENT_INDEX[j]! < 0 || T === 0) continue;
+    const m = MIRROR_INDEX[j]!;
+    refs[j] = m !== j && sorted[m]!.length === T ? witnessedLength(sorted[j]!, sorted[m]!) : densestBandSorted(sorted[j]!).center;
   }
   return refs;
 }
