@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'models/', 'coverage/', 'clients/**/dist/', 'bench/results/', 'scratch/', 'runs/'] },
+  { ignores: ['node_modules/', 'dist/', 'models/', 'coverage/', 'clients/**/dist/', 'bench/results/', 'scratch/', '.scratch/', 'runs/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -78,14 +78,19 @@ describe('detector', () => {
 
   it('takes the fraction floor the scorer asks for, unless its own settings name one', async () => {
     // 20 over-threshold frames: 11% of a 180-frame floor (the default) but 8% of 250.
+    // No run requirement here (a 20-frame run is shorter than the default second, below).
     const clips = () => ({ faulty: clipPositions(400, { from: 40, to: 60, distance: 2 }) });
-    const byDefault = setup();
+    const noRun = { sustainedRunSeconds: 0 };
+    const byDefault = setup(noRun);
     await stream(byDefault, clips());
     expect(byDefault.alerts.map((a) => a.state)).toEqual(['start', 'end']);
-    const modelFloor = setup({}, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
+    const modelFloor = setup(noRun, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
     await stream(modelFloor, clips());
     expect(modelFloor.alerts).toEqual([]);
-    const overridden = setup({ fractionFloorFrames: 180 }, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
+    const shortRun = setup();
+    await stream(shortRun, clips());
+    expect(shortRun.alerts).toEqual([]);
+    const overridden = setup({ ...noRun, fractionFloorFrames: 180 }, Object.assign(new FakeScorer(), { fractionFloorFrames: 250 }));
     await stream(overridden, clips());
     expect(overridden.alerts.map((a) => a.state)).toEqual(['start', 'end']);
   });

@@ -6,7 +6,8 @@ const NAMES = ['A', 'B', 'C', 'D', 'E'];
 const THRESHOLDS = { frame: 1, sequence: 1, fraction: 0.1, spike: 5 };
 
 function rule(overrides: Partial<ConstructorParameters<typeof OnlineRule>[0]> = {}): OnlineRule {
-  return new OnlineRule({ windowFrames: 50, thresholds: THRESHOLDS, jointNames: NAMES, minFrames: 10, fractionFloorFrames: 1, spikeHoldFrames: 5, endAfterFrames: 8, ...overrides });
+  // No run requirement unless a test asks for one: most tests look at other parts of the rule.
+  return new OnlineRule({ windowFrames: 50, thresholds: THRESHOLDS, jointNames: NAMES, minFrames: 10, fractionFloorFrames: 1, spikeHoldFrames: 5, endAfterFrames: 8, sustainedRunFrames: 0, ...overrides });
 }
 
 /** Joint scores with joint `top` highest (score), then the others descending. */
@@ -122,6 +123,21 @@ describe('online rule', () => {
     expect(starts(rule({ endAfterFrames: 3, endFractionRatio: 1 }))).toBeGreaterThan(10);
     expect(starts(rule({ endAfterFrames: 3 }))).toBe(1);
     expect(() => rule({ endFractionRatio: 0 })).toThrow(/endFractionRatio/);
+  });
+
+  it('starts on the fraction only once a run of over-threshold frames has lasted sustainedRunFrames', () => {
+    // A recurring 4-frame burst every 20 frames: 20% of the window, but never a long run.
+    const recurring = Array.from({ length: 300 }, (_, i) => (i % 20 < 4 ? 2 : 0));
+    expect(feed(rule({ sustainedRunFrames: 0 }), recurring).filter((e) => e.state === 'start')).toHaveLength(1);
+    expect(feed(rule({ sustainedRunFrames: 12 }), recurring)).toEqual([]);
+    // A held fault: over from seq 20 on (gaps up to onsetGapFrames merge into its run).
+    const held = [...repeat(0, 20), ...Array.from({ length: 40 }, (_, i) => (i % 5 === 4 ? 0 : 2))];
+    const [start] = feed(rule({ sustainedRunFrames: 12 }), held);
+    expect(start).toMatchObject({ state: 'start', reason: 'sustained', seq: 20 + 11, onsetSeq: 20 });
+    // The default asks for a second of it; a spike needs no run.
+    expect(feed(new OnlineRule({ windowFrames: 50, thresholds: THRESHOLDS, jointNames: NAMES, minFrames: 10, fractionFloorFrames: 1 }), recurring)).toEqual([]);
+    expect(feed(rule({ sustainedRunFrames: 12 }), [...repeat(0, 20), 9])).toMatchObject([{ state: 'start', reason: 'spike' }]);
+    expect(() => rule({ sustainedRunFrames: -1 })).toThrow(/sustainedRunFrames/);
   });
 
   it('takes the onset from the run of over-threshold frames that led to the start', () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
-import { DEFAULT_END_FRACTION_RATIO } from './online-rule.js';
+import { DEFAULT_END_FRACTION_RATIO, DEFAULT_SUSTAINED_RUN_FRAMES } from './online-rule.js';
 import { DEFAULT_LIMITS, type Limits } from './protocol.js';
 
 export interface ServerConfig extends Limits {
@@ -30,6 +30,8 @@ export interface ServerConfig extends Limits {
   readonly endAfterSeconds: number;
   /** While alerting, the fraction arm holds down to this share of the fraction threshold. */
   readonly endFractionRatio: number;
+  /** The fraction arm starts an episode only after a run of over-threshold frames this long. */
+  readonly sustainedRunSeconds: number;
   readonly evictAfterSeconds: number;
   readonly maxGapSeconds: number;
   /** New frames held per avatar between ticks; null = the scorer's window. */
@@ -61,6 +63,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   spikeHoldFrames: 30,
   endAfterSeconds: 2,
   endFractionRatio: DEFAULT_END_FRACTION_RATIO,
+  sustainedRunSeconds: DEFAULT_SUSTAINED_RUN_FRAMES / 30,
   evictAfterSeconds: 10,
   maxGapSeconds: 1,
   maxPendingFrames: null,
@@ -94,6 +97,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   spikeHoldFrames: { kind: 'int', min: 0, max: 10_000 },
   endAfterSeconds: { kind: 'number', min: 0.01, max: 3600 },
   endFractionRatio: { kind: 'number', min: 0.01, max: 1 },
+  sustainedRunSeconds: { kind: 'number', min: 0, max: 60 },
   evictAfterSeconds: { kind: 'number', min: 0.1, max: 86_400 },
   maxGapSeconds: { kind: 'number', min: 0.01, max: 3600 },
   maxPendingFrames: { kind: 'int', min: 1, max: 1_000_000, nullable: true },

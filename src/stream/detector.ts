@@ -22,6 +22,7 @@ export function detectorSettingsFrom(config: ServerConfig): Omit<DetectorOptions
     spikeHoldFrames: config.spikeHoldFrames,
     endAfterSeconds: config.endAfterSeconds,
     endFractionRatio: config.endFractionRatio,
+    sustainedRunSeconds: config.sustainedRunSeconds,
     evictAfterSeconds: config.evictAfterSeconds,
     maxGapSeconds: config.maxGapSeconds,
     maxPendingFrames: config.maxPendingFrames ?? undefined,
@@ -40,6 +41,8 @@ export interface DetectorOptions {
   readonly endAfterSeconds?: number;
   /** While alerting, the fraction arm holds down to this share of the fraction threshold. Default 0.5. */
   readonly endFractionRatio?: number;
+  /** The fraction arm starts an episode only after a run of over-threshold frames this long, counted in frames at the scorer fps. Default 1. */
+  readonly sustainedRunSeconds?: number;
   /** Avatars without an accepted frame for this long are forgotten. Default 10. */
   readonly evictAfterSeconds?: number;
   /** Frames further apart than this restart the avatar's window. Default 1. */
@@ -247,6 +250,7 @@ export class Detector {
       spikeHoldFrames: this.options.spikeHoldFrames,
       endAfterFrames: this.endAfterFrames,
       endFractionRatio: this.options.endFractionRatio,
+      sustainedRunFrames: this.options.sustainedRunSeconds === undefined ? undefined : Math.round(this.options.sustainedRunSeconds * this.fps),
     });
   }
 
