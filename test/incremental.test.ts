@@ -14,7 +14,7 @@ import { TEST } from '../src/model/presets.js';
 import { LocalTerms } from '../src/model/scorer.js';
 import { CANONICAL_JOINTS, jointIndex } from '../src/model/skeleton.js';
 import { robustScale, robustScaleFast } from '../src/model/stats.js';
-import { crossesPeriod, onlineClipScores, refreshPhase } from '../src/model/online-scoring.js';
+import { crossesPeriod, onlineClipScores, refreshPhase, sliceTerms } from '../src/model/online-scoring.js';
 import { frameLevelScores, jointErrorsFromTokens } from '../src/model/scoring.js';
 import type { RawClipTerms } from '../src/model/types.js';
 import { walkerMotion } from './fixtures/walker.js';
@@ -230,6 +230,31 @@ describe('online scoring', () => {
     const offline = frameLevelScores(a, { ...calibration, edges: { startErrorFactor: [], endErrorFactor: [], startNllOffset: [], endNllOffset: [] } }, { ...weights, edgeCorrection: false });
     // The newest frame online is judged against everything so far, like the offline clip's last frame.
     expect(online.frameScores[49]).toBeCloseTo(offline.frameScores[49]!, 4);
+  });
+
+  it('refreshes the scales at the longer period only once the window is full', () => {
+    const a = terms(150, 4);
+    for (let i = 75 * J; i < 150 * J; i++) a.jointErrors[i]! += 3; // the avatar's errors shift: stale scales show it
+    const options = { windowFrames: 40, warmupFrames: 10, refreshFrames: 5, tickFrames: 1 };
+    const same = onlineClipScores(a, calibration, weights, { ...options, fullWindowRefreshFrames: 5 });
+    const longer = onlineClipScores(a, calibration, weights, { ...options, fullWindowRefreshFrames: 50 });
+    const firstDifference = same.frameScores.findIndex((score, t) => score !== longer.frameScores[t]);
+    // Frame index 40 is the first pushed onto a full window. The short period refreshes again
+    // when 45 frames have arrived (index 44); the long one waits until 50.
+    expect(firstDifference).toBe(44);
+  });
+
+  it('judges each tick\'s newest frame by exactly the last windowFrames frames, however often the window has wrapped', () => {
+    const a = terms(200, 3);
+    const windowFrames = 30;
+    const tickFrames = 7; // ticks that do not divide the window: every wrap lands mid-tick
+    const online = onlineClipScores(a, calibration, weights, { windowFrames, warmupFrames: 1000, tickFrames });
+    const edges = { startErrorFactor: [], endErrorFactor: [], startNllOffset: [], endNllOffset: [] };
+    for (let end = tickFrames; end <= 200; end += tickFrames) {
+      const from = Math.max(0, end - windowFrames);
+      const offline = frameLevelScores(sliceTerms(a, from, end), { ...calibration, edges }, { ...weights, edgeCorrection: false });
+      expect(online.frameScores[end - 1]).toBeCloseTo(offline.frameScores[end - from - 1]!, 4);
+    }
   });
 });
 

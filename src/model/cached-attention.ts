@@ -74,69 +74,79 @@ export interface AttentionLayout {
 export function attendCached(qkv: Float32Array, streams: readonly StreamRows[], layout: AttentionLayout, out: Float32Array): void {
   const { d, heads: H, radius: r, layer, relative } = layout;
   const dh = d / H;
+  if (dh % 4 !== 0) throw new Error(`attendCached: head width ${dh} is not a multiple of 4`);
   const scale = 1 / Math.sqrt(dh);
   const stride = 3 * d;
   const offsets = r + 1;
-  const most = streams.reduce((m, s) => Math.max(m, s.frames), 0);
-  // One stream's keys and values, oldest first: r cached rows, then its new rows. Copying
-  // them into one contiguous block keeps the inner loops plain (and fast in V8).
-  const windowKeys = new Float32Array((r + most) * d);
-  const windowValues = new Float32Array((r + most) * d);
-  const scores = new Float64Array(H * offsets);
+  const weights = new Float64Array(offsets);
+  const query = new Float64Array(d);
   const acc = new Float64Array(d);
-  const rowOf = new Int32Array(offsets);
+  // Where each frame of a query's span lies, oldest first: a new frame's key in qkv (its
+  // value d further on), or a cached frame's slot in the cache's keys (and values). Reading
+  // them in place spares copying every stream's cache into one block per layer.
+  const isNew = new Uint8Array(offsets);
+  const keyAt = new Int32Array(offsets);
   for (const stream of streams) {
     const { cache, rowStart, frames } = stream;
     const first = cache.framesSeen;
     const cachedKeys = cache.keys[layer]!;
     const cachedValues = cache.values[layer]!;
-    // Rows 0..r-1: the cache as it lies (frame f in row f mod r); rows r+q: the new frames.
-    windowKeys.set(cachedKeys);
-    windowValues.set(cachedValues);
-    for (let q = 0; q < frames; q++) {
-      const from = (rowStart + q) * stride;
-      const to = (r + q) * d;
-      for (let c = 0; c < d; c++) {
-        windowKeys[to + c] = qkv[from + d + c]!;
-        windowValues[to + c] = qkv[from + 2 * d + c]!;
-      }
-    }
     for (let q = 0; q < frames; q++) {
       const row = rowStart + q;
       const span = Math.min(r, first + q) + 1; // frames t-span+1..t, newest last
-      // Window row of the frame `back` frames before this one.
-      for (let back = 0; back < span; back++) rowOf[back] = back <= q ? r + q - back : (first + q - back) % r;
-      const qAt = row * stride;
-      // Scores of every head, one pass over each key row.
       for (let w = 0; w < span; w++) {
-        const k = rowOf[span - 1 - w]! * d;
-        for (let h = 0; h < H; h++) {
-          const hd = h * dh;
-          let dot = 0;
-          for (let i = hd; i < hd + dh; i++) dot += qkv[qAt + i]! * windowKeys[k + i]!;
-          scores[h * offsets + w] = dot * scale + relative[h * offsets + r - (span - 1 - w)]!;
+        const back = span - 1 - w;
+        if (back <= q) {
+          isNew[w] = 1;
+          keyAt[w] = (row - back) * stride + d;
+        } else {
+          isNew[w] = 0;
+          keyAt[w] = ((first + q - back) % r) * d;
         }
       }
+      const qAt = row * stride;
+      for (let i = 0; i < d; i++) query[i] = qkv[qAt + i]! * scale;
       acc.fill(0);
       for (let h = 0; h < H; h++) {
-        const at = h * offsets;
+        const hd = h * dh;
+        const biasAt = h * offsets + r - span + 1;
+        // Scores; four partial sums keep V8's loop short and its multiplies independent.
         let max = -Infinity;
-        for (let w = 0; w < span; w++) max = Math.max(max, scores[at + w]!);
+        for (let w = 0; w < span; w++) {
+          const keys = isNew[w] ? qkv : cachedKeys;
+          const k = keyAt[w]! + hd;
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          let s3 = 0;
+          for (let i = 0; i < dh; i += 4) {
+            s0 += query[hd + i]! * keys[k + i]!;
+            s1 += query[hd + i + 1]! * keys[k + i + 1]!;
+            s2 += query[hd + i + 2]! * keys[k + i + 2]!;
+            s3 += query[hd + i + 3]! * keys[k + i + 3]!;
+          }
+          const score = s0 + s1 + s2 + s3 + relative[biasAt + w]!;
+          weights[w] = score;
+          if (score > max) max = score;
+        }
         let sum = 0;
         for (let w = 0; w < span; w++) {
-          const e = expNonPositive(scores[at + w]! - max);
-          scores[at + w] = e;
+          const e = expNonPositive(weights[w]! - max);
+          weights[w] = e;
           sum += e;
         }
-        for (let w = 0; w < span; w++) scores[at + w]! /= sum;
-      }
-      // Weighted values, one pass over each value row.
-      for (let w = 0; w < span; w++) {
-        const v = rowOf[span - 1 - w]! * d;
-        for (let h = 0; h < H; h++) {
-          const weight = scores[h * offsets + w]!;
-          const hd = h * dh;
-          for (let i = hd; i < hd + dh; i++) acc[i]! += weight * windowValues[v + i]!;
+        const inverse = 1 / sum;
+        for (let w = 0; w < span; w++) {
+          const fresh = isNew[w] === 1;
+          const values = fresh ? qkv : cachedValues;
+          const v = keyAt[w]! + (fresh ? d : 0) + hd;
+          const weight = weights[w]! * inverse;
+          for (let i = 0; i < dh; i += 4) {
+            acc[hd + i]! += weight * values[v + i]!;
+            acc[hd + i + 1]! += weight * values[v + i + 1]!;
+            acc[hd + i + 2]! += weight * values[v + i + 2]!;
+            acc[hd + i + 3]! += weight * values[v + i + 3]!;
+          }
         }
       }
       const o = row * d;
@@ -145,8 +155,9 @@ export function attendCached(qkv: Float32Array, streams: readonly StreamRows[], 
     // Only now: a new frame's slot may hold a cached frame that earlier queries needed.
     for (let q = Math.max(0, frames - r); q < frames; q++) {
       const slot = ((first + q) % r) * d;
-      cachedKeys.set(windowKeys.subarray((r + q) * d, (r + q + 1) * d), slot);
-      cachedValues.set(windowValues.subarray((r + q) * d, (r + q + 1) * d), slot);
+      const from = (rowStart + q) * stride;
+      cachedKeys.set(qkv.subarray(from + d, from + 2 * d), slot);
+      cachedValues.set(qkv.subarray(from + 2 * d, from + 3 * d), slot);
     }
   }
 }

@@ -15,7 +15,7 @@ import { createMotion, type Motion } from './motion.js';
 import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
 import { carryRotatingErrors, hidesCell } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
-import { crossesPeriod, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
+import { crossesPeriod, DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
 import { PositionHistory } from './position-history.js';
 import { jointErrorsFromTokens } from './scoring.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
@@ -155,7 +155,7 @@ export class IncrementalScorer implements StreamingScorer {
     this.passes = this.rotating ? 1 : loaded.model.scoringPasses;
     this.contextFrames = loaded.model.contextFrames!;
     this.warmupFrames = options.warmupFrames ?? 60;
-    this.referenceRefreshFrames = options.referenceRefreshFrames ?? 60;
+    this.referenceRefreshFrames = options.referenceRefreshFrames ?? 150;
     this.scaleRefreshFrames = options.scaleRefreshFrames; // OnlineScoring's default when absent
     const K = this.maskPasses;
     this.maskRows = Array.from({ length: K }, (_, k) => Array.from({ length: K }, (_, phase) => Float32Array.from({ length: TOKEN_COUNT }, (_, token) => (hidesCell(k, K, phase, token) ? 1 : 0))));
@@ -228,7 +228,7 @@ export class IncrementalScorer implements StreamingScorer {
               windowFrames: this.windowFrames,
               warmupFrames: this.warmupFrames,
               refreshFrames: this.scaleRefreshFrames,
-              refreshPhase: phaseOf(this.scaleRefreshFrames ?? DEFAULT_SCALE_REFRESH_FRAMES),
+              refreshPhase: phaseOf(DEFAULT_SCALE_REFRESH_FRAMES * DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES),
             })
           : null;
       const caches = Array.from({ length: this.passes }, () => this.loaded.model.mae.newStreamCache());

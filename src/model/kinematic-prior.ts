@@ -88,10 +88,19 @@ function witnessedLength(own: Float64Array, mirror: Float64Array): number {
   return to - from >= MIN_SHARE_IN_MIRROR_BAND * own.length ? densestBandSorted(own, from, to).center : densestBandSorted(own).center;
 }
 
+/**
+ * Length of a 3-vector. Math.hypot guards against overflow that centimetre coordinates
+ * never reach and costs ~10x more in V8; bone lengths are computed for every frame of
+ * every avatar's window at each reference refresh.
+ */
+function norm3(x: number, y: number, z: number): number {
+  return Math.sqrt(x * x + y * y + z * z);
+}
+
 function boneLength(p: Float32Array, J: number, t: number, j: number, parent: number): number {
   const a = (t * J + j) * 3;
   const b = (t * J + parent) * 3;
-  return Math.hypot(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
+  return norm3(p[a]! - p[b]!, p[a + 1]! - p[b + 1]!, p[a + 2]! - p[b + 2]!);
 }
 
 /**
@@ -205,7 +214,7 @@ export function jointLimitViolations(motion: Motion): Float32Array {
       const wx = p[o + l.ch * 3]! - p[o + l.j * 3]!;
       const wy = p[o + l.ch * 3 + 1]! - p[o + l.j * 3 + 1]!;
       const wz = p[o + l.ch * 3 + 2]! - p[o + l.j * 3 + 2]!;
-      const norms = Math.hypot(ux, uy, uz) * Math.hypot(wx, wy, wz);
+      const norms = norm3(ux, uy, uz) * norm3(wx, wy, wz);
       if (!(norms > 1e-12)) continue;
       const bend = (Math.acos(Math.max(-1, Math.min(1, (ux * wx + uy * wy + uz * wz) / norms))) * 180) / Math.PI;
       let beyond = Math.max(0, bend - l.maxBend);
@@ -238,7 +247,7 @@ export function accelerations(motion: Motion, scale: number): Float32Array {
       const a = ((t - 1) * J + j) * 3;
       const b = (t * J + j) * 3;
       const c = ((t + 1) * J + j) * 3;
-      out[t * J + j] = k * Math.hypot(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
+      out[t * J + j] = k * norm3(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
     }
   }
   out.copyWithin(0, J, 2 * J);
@@ -261,7 +270,7 @@ export function causalAccelerations(motion: Motion, scale: number, from: number,
       const a = ((t - 2) * J + j) * 3;
       const b = ((t - 1) * J + j) * 3;
       const c = (t * J + j) * 3;
-      out[(t - from) * J + j] = k * Math.hypot(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
+      out[(t - from) * J + j] = k * norm3(p[c]! - 2 * p[b]! + p[a]!, p[c + 1]! - 2 * p[b + 1]! + p[a + 1]!, p[c + 2]! - 2 * p[b + 2]! + p[a + 2]!);
     }
   }
   return out;

@@ -3,8 +3,10 @@
  * and each new frame is scored against what has arrived, never against later frames.
  * The adaptive scales (the avatar's own median and spread of each term, see scoring.ts)
  * come from the last `windowFrames` frames' terms; they are refreshed every tick while the
- * avatar is new and every `refreshFrames` frames after that, which keeps their cost
- * (43 medians of up to 250 values) off the per-frame path.
+ * avatar is new, every `refreshFrames` frames after that and every `fullWindowRefreshFrames`
+ * once the window is full, which keeps their cost (86 selections over up to 250 values)
+ * off the per-frame path. A full window's medians move slowly: 60 new frames are a quarter
+ * of it. A young window's do not, which is why the shorter period stays until it fills.
  */
 import { CANONICAL_JOINTS } from './skeleton.js';
 import { scoresWith, type EffectiveScales, type FrameLevelScores } from './scoring.js';
@@ -22,9 +24,12 @@ export interface OnlineScoringOptions {
   readonly warmupFrames?: number;
   /** After warm-up, refresh them once this many new frames have arrived. */
   readonly refreshFrames?: number;
+  /** Once the window is full, refresh them once this many new frames have arrived. */
+  readonly fullWindowRefreshFrames?: number;
   /**
-   * Frames (0..refreshFrames-1) by which this avatar's refreshes are offset, so that avatars
-   * that joined together do not all pay for a refresh in the same tick (see refreshPhase).
+   * Frames by which this avatar's refreshes are offset (taken modulo each period), so that
+   * avatars that joined together do not all pay for a refresh in the same tick (see
+   * refreshPhase).
    */
   readonly refreshPhase?: number;
 }
@@ -46,21 +51,27 @@ export function refreshPhase(firstFrame: Float32Array, period: number): number {
   return hash % period;
 }
 
-/** The last windowFrames frames of raw terms, oldest first. */
+/**
+ * The last windowFrames frames of raw terms, oldest first, contiguous. Each array's buffer
+ * holds twice the capacity, so the frames are shifted down once per `capacity` appended
+ * frames, not at every tick (the window is 43 numbers x 250 frames per avatar).
+ */
 class TermsWindow implements RawClipTerms {
   frameCount = 0;
-  readonly jointErrors: Float32Array;
-  readonly nll: Float32Array;
-  readonly boneDeviations: Float32Array;
-  readonly limitViolations: Float32Array;
-  readonly accelerations: Float32Array;
+  jointErrors: Float32Array;
+  nll: Float32Array;
+  boneDeviations: Float32Array;
+  limitViolations: Float32Array;
+  accelerations: Float32Array;
+  private readonly buffers: Record<TermName, Float32Array>;
+  /** Frame index in the buffers of the window's oldest frame. */
+  private start = 0;
 
   constructor(private readonly capacity: number) {
-    this.jointErrors = new Float32Array(capacity * J);
-    this.nll = new Float32Array(capacity);
-    this.boneDeviations = new Float32Array(capacity * J);
-    this.limitViolations = new Float32Array(capacity * J);
-    this.accelerations = new Float32Array(capacity * J);
+    const make = (width: number): Float32Array => new Float32Array(2 * capacity * width);
+    this.buffers = { jointErrors: make(J), nll: make(1), boneDeviations: make(J), limitViolations: make(J), accelerations: make(J) };
+    this.jointErrors = this.nll = this.boneDeviations = this.limitViolations = this.accelerations = new Float32Array(0);
+    this.expose();
   }
 
   /** Appends the terms' frames (at most capacity of them), dropping the oldest. */
@@ -68,26 +79,43 @@ class TermsWindow implements RawClipTerms {
     const n = Math.min(terms.frameCount, this.capacity);
     const skip = terms.frameCount - n;
     const keep = Math.min(this.frameCount, this.capacity - n);
-    const shift = (array: Float32Array, source: Float32Array, width: number): void => {
-      array.copyWithin(0, (this.frameCount - keep) * width, this.frameCount * width);
-      array.set(source.subarray(skip * width, terms.frameCount * width), keep * width);
-    };
-    shift(this.jointErrors, terms.jointErrors, J);
-    shift(this.nll, terms.nll, 1);
-    shift(this.boneDeviations, terms.boneDeviations, J);
-    shift(this.limitViolations, terms.limitViolations, J);
-    shift(this.accelerations, terms.accelerations, J);
+    const dropped = this.frameCount - keep;
+    const compact = this.start + this.frameCount + n > 2 * this.capacity;
+    const at = compact ? keep : this.start + this.frameCount; // where the new frames go
+    for (const name of TERM_NAMES) {
+      const width = TERM_WIDTH[name];
+      const buffer = this.buffers[name];
+      if (compact) buffer.copyWithin(0, (this.start + dropped) * width, (this.start + this.frameCount) * width);
+      buffer.set(terms[name].subarray(skip * width, terms.frameCount * width), at * width);
+    }
+    this.start = compact ? 0 : this.start + dropped;
     this.frameCount = keep + n;
+    this.expose();
+  }
+
+  private expose(): void {
+    const view = (name: TermName): Float32Array => this.buffers[name].subarray(this.start * TERM_WIDTH[name], (this.start + this.frameCount) * TERM_WIDTH[name]);
+    this.jointErrors = view('jointErrors');
+    this.nll = view('nll');
+    this.boneDeviations = view('boneDeviations');
+    this.limitViolations = view('limitViolations');
+    this.accelerations = view('accelerations');
   }
 }
+
+type TermName = Exclude<keyof RawClipTerms, 'frameCount'>;
+const TERM_NAMES: readonly TermName[] = ['jointErrors', 'nll', 'boneDeviations', 'limitViolations', 'accelerations'];
+const TERM_WIDTH: Readonly<Record<TermName, number>> = { jointErrors: J, nll: 1, boneDeviations: J, limitViolations: J, accelerations: J };
 
 export class OnlineScoring {
   private readonly window: TermsWindow;
   private readonly warmupFrames: number;
   private readonly refreshFrames: number;
+  private readonly fullWindowRefreshFrames: number;
   private scales: EffectiveScales | null = null;
   private readonly refreshPhase: number;
   private framesSeen = 0;
+  private readonly windowFrames: number;
   private readonly scratch: Float64Array;
   private readonly column: Float32Array;
 
@@ -99,7 +127,9 @@ export class OnlineScoring {
     this.window = new TermsWindow(options.windowFrames);
     this.warmupFrames = options.warmupFrames ?? 60;
     this.refreshFrames = options.refreshFrames ?? DEFAULT_SCALE_REFRESH_FRAMES;
-    this.refreshPhase = (options.refreshPhase ?? 0) % this.refreshFrames;
+    this.fullWindowRefreshFrames = options.fullWindowRefreshFrames ?? DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES;
+    this.refreshPhase = options.refreshPhase ?? 0;
+    this.windowFrames = options.windowFrames;
     this.scratch = new Float64Array(options.windowFrames);
     this.column = new Float32Array(options.windowFrames);
   }
@@ -114,7 +144,8 @@ export class OnlineScoring {
     this.window.append(terms);
     const before = this.framesSeen;
     this.framesSeen += terms.frameCount;
-    if (!this.scales || this.framesSeen <= this.warmupFrames || crossesPeriod(before, this.framesSeen, this.refreshPhase, this.refreshFrames)) {
+    const period = before >= this.windowFrames ? this.fullWindowRefreshFrames : this.refreshFrames;
+    if (!this.scales || this.framesSeen <= this.warmupFrames || crossesPeriod(before, this.framesSeen, this.refreshPhase % period, period)) {
       this.scales = this.currentScales();
     }
     const n = Math.min(terms.frameCount, this.window.frameCount);
@@ -149,6 +180,9 @@ export class OnlineScoring {
 
 /** Frames between refreshes of an avatar's adaptive scales after warm-up, unless set. */
 export const DEFAULT_SCALE_REFRESH_FRAMES = 30;
+
+/** Frames between refreshes once the avatar's window is full, unless set. */
+export const DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES = 60;
 
 /**
  * The online rule's fraction floor unless the model or the server says otherwise (6 s at
