@@ -26,6 +26,23 @@ function recorder(): AvatarBufferListener & { interpolated: number; restarts: Re
 }
 
 describe('avatar buffer', () => {
+  it('takes frames from a typed array at an offset exactly as from a plain array, gaps and 60 fps included', () => {
+    for (const fps of [30, 60]) {
+      const plain = buffer(fps);
+      const typed = buffer(fps);
+      const packed = new Float32Array(3 * V); // three avatars' frames in one message, as the ingest path holds them
+      for (const s of [0, 1, 2, 4, 5, 7]) {
+        const values = frame(s).map((x) => x + 0.25);
+        packed.set(values, 2 * V);
+        plain.push(s, values, s);
+        typed.push(s, packed, s, fps, 2 * V);
+      }
+      const [a, b] = [plain.take()!, typed.take()!];
+      expect(Array.from(b.positions)).toEqual(Array.from(a.positions));
+      expect(Array.from(b.seqs)).toEqual(Array.from(a.seqs));
+    }
+  });
+
   it('passes frames at the scorer fps through unchanged, with their seq and receive time', () => {
     const b = buffer();
     for (let s = 5; s < 9; s++) expect(b.push(s, frame(s), 1000 + s)).toBe('accepted');

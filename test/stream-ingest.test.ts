@@ -125,8 +125,10 @@ describe('ingest session', () => {
     const s = setup();
     s.send(HELLO);
     s.send({ type: 'frames', frames: [frame('a', 0), frame('a', 0), frame('a', 1, [1])] });
+    s.send({ type: 'frames', frames: [frame('a', 1), frame('b', 0), frame('c', 0)] });
+    s.send({ type: 'frame', ...frame('a', 2) });
     const text = await s.metrics.text();
-    expect(text).toMatch(/motionguard_frames_received_total\{result="accepted"\} 1/);
+    expect(text).toMatch(/motionguard_frames_received_total\{result="accepted"\} 5\n/);
     expect(text).toMatch(/motionguard_frames_received_total\{result="duplicate"\} 1/);
     expect(text).toMatch(/motionguard_frames_received_total\{result="rejected"\} 1/);
     expect(text).toMatch(/motionguard_protocol_errors_total\{code="bad_joint_count"\} 1/);

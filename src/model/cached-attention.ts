@@ -78,7 +78,9 @@ export function attendCached(qkv: Float32Array, streams: readonly StreamRows[], 
   const scale = 1 / Math.sqrt(dh);
   const stride = 3 * d;
   const offsets = r + 1;
-  const weights = new Float64Array(offsets);
+  // Scores, then weights, of every head over the query's span: heads x (radius+1).
+  const weights = new Float64Array(H * offsets);
+  const maxima = new Float64Array(H);
   const query = new Float64Array(d);
   const acc = new Float64Array(d);
   // Where each frame of a query's span lies, oldest first: a new frame's key in qkv (its
@@ -106,46 +108,53 @@ export function attendCached(qkv: Float32Array, streams: readonly StreamRows[], 
       }
       const qAt = row * stride;
       for (let i = 0; i < d; i++) query[i] = qkv[qAt + i]! * scale;
-      acc.fill(0);
-      for (let h = 0; h < H; h++) {
-        const hd = h * dh;
-        const biasAt = h * offsets + r - span + 1;
-        // Scores; four partial sums keep V8's loop short and its multiplies independent.
-        let max = -Infinity;
-        for (let w = 0; w < span; w++) {
-          const keys = isNew[w] ? qkv : cachedKeys;
-          const k = keyAt[w]! + hd;
+      // Every head's scores in one pass over each key row; four partial sums keep V8's
+      // loop short and its multiplies independent.
+      maxima.fill(-Infinity);
+      for (let w = 0; w < span; w++) {
+        const keys = isNew[w] ? qkv : cachedKeys;
+        let k = keyAt[w]!;
+        for (let h = 0, hd = 0; h < H; h++, hd += dh) {
           let s0 = 0;
           let s1 = 0;
           let s2 = 0;
           let s3 = 0;
-          for (let i = 0; i < dh; i += 4) {
-            s0 += query[hd + i]! * keys[k + i]!;
-            s1 += query[hd + i + 1]! * keys[k + i + 1]!;
-            s2 += query[hd + i + 2]! * keys[k + i + 2]!;
-            s3 += query[hd + i + 3]! * keys[k + i + 3]!;
+          for (let i = hd; i < hd + dh; i += 4, k += 4) {
+            s0 += query[i]! * keys[k]!;
+            s1 += query[i + 1]! * keys[k + 1]!;
+            s2 += query[i + 2]! * keys[k + 2]!;
+            s3 += query[i + 3]! * keys[k + 3]!;
           }
-          const score = s0 + s1 + s2 + s3 + relative[biasAt + w]!;
-          weights[w] = score;
-          if (score > max) max = score;
+          const score = s0 + s1 + s2 + s3 + relative[h * offsets + r - span + 1 + w]!;
+          weights[h * offsets + w] = score;
+          if (score > maxima[h]!) maxima[h] = score;
         }
+      }
+      for (let h = 0; h < H; h++) {
+        const at = h * offsets;
+        const max = maxima[h]!;
         let sum = 0;
         for (let w = 0; w < span; w++) {
-          const e = expNonPositive(weights[w]! - max);
-          weights[w] = e;
+          const e = expNonPositive(weights[at + w]! - max);
+          weights[at + w] = e;
           sum += e;
         }
         const inverse = 1 / sum;
-        for (let w = 0; w < span; w++) {
-          const fresh = isNew[w] === 1;
-          const values = fresh ? qkv : cachedValues;
-          const v = keyAt[w]! + (fresh ? d : 0) + hd;
-          const weight = weights[w]! * inverse;
-          for (let i = 0; i < dh; i += 4) {
-            acc[hd + i]! += weight * values[v + i]!;
-            acc[hd + i + 1]! += weight * values[v + i + 1]!;
-            acc[hd + i + 2]! += weight * values[v + i + 2]!;
-            acc[hd + i + 3]! += weight * values[v + i + 3]!;
+        for (let w = 0; w < span; w++) weights[at + w]! *= inverse;
+      }
+      // Weighted values, one pass over each value row.
+      acc.fill(0);
+      for (let w = 0; w < span; w++) {
+        const fresh = isNew[w] === 1;
+        const values = fresh ? qkv : cachedValues;
+        let v = keyAt[w]! + (fresh ? d : 0);
+        for (let h = 0, hd = 0; h < H; h++, hd += dh) {
+          const weight = weights[h * offsets + w]!;
+          for (let i = hd; i < hd + dh; i += 4, v += 4) {
+            acc[i]! += weight * values[v]!;
+            acc[i + 1]! += weight * values[v + 1]!;
+            acc[i + 2]! += weight * values[v + 2]!;
+            acc[i + 3]! += weight * values[v + 3]!;
           }
         }
       }

@@ -40,7 +40,7 @@ export class IngestSession {
   private repliesThisMessage = 0;
   private suppressedThisMessage = 0;
   /** Per-frame counters, bound once (a label lookup per frame adds up at 15,000 frames/s). */
-  private readonly counted: Record<'accepted' | 'rejected' | 'duplicate' | 'out_of_order', { inc(): void }>;
+  private readonly counted: Record<'accepted' | 'rejected' | 'duplicate' | 'out_of_order', { inc(value?: number): void }>;
 
   constructor(
     private readonly connection: Connection,
@@ -97,7 +97,9 @@ export class IngestSession {
       case 'frame': {
         if (!this.hello) return this.reject(new Rejection('hello_required', "send 'hello' before frames"));
         const bad = this.acceptFrame(body, this.hello, this.clock());
-        return bad ? this.reject(bad) : true;
+        if (bad) return this.reject(bad);
+        this.counted.accepted.inc();
+        return true;
       }
       case 'frames':
         return this.handleFrames(body);
@@ -142,6 +144,8 @@ export class IngestSession {
       if (bad) this.reject(bad, i);
       else accepted++;
     }
+    // One increment per message: prom-client's inc costs ~1 us, at 15,000+ frames/s.
+    if (accepted > 0) this.counted.accepted.inc(accepted);
     return accepted > 0;
   }
 
@@ -163,8 +167,7 @@ export class IngestSession {
     switch (result) {
       case 'accepted':
         this.avatars.add(avatar);
-        counted.accepted.inc();
-        return null;
+        return null; // counted by the caller
       case 'duplicate':
         counted.duplicate.inc();
         return new Rejection('duplicate_frame', `seq ${seq} was already received`, avatar, seq);
