@@ -259,6 +259,22 @@ describe('online scoring', () => {
 });
 
 describe('incremental scorer with the shipped model', () => {
+  it('with streamingFlowEvery 2: the flow\'s NLL on every other frame of each avatar, held over the next; other terms unchanged', async () => {
+    await initBackend('wasm');
+    const loaded = await loadModel();
+    const withFlowEvery = (n: number): LoadedModel => ({ ...loaded, config: { ...loaded.config, scoring: { ...loaded.config.scoring, streamingFlowEvery: n } } });
+    const motions = [walkerMotion({ frames: 40 }), walkerMotion({ frames: 33, heading: 90 })];
+    const every = await new IncrementalScorer(withFlowEvery(1)).streamedTerms(motions, 3); // ticks of 3: held frames start some ticks
+    const held = await new IncrementalScorer(withFlowEvery(2)).streamedTerms(motions, 3);
+    motions.forEach((motion, i) => {
+      expect(Array.from(held[i]!.jointErrors)).toEqual(Array.from(every[i]!.jointErrors));
+      for (let t = 0; t < motion.frameCount; t++) {
+        expect(held[i]!.nll[t]).toBeCloseTo(every[i]!.nll[t - (t % 2)]!, 4);
+      }
+      expect(Array.from(held[i]!.nll)).not.toEqual(Array.from(every[i]!.nll));
+    });
+  });
+
   it('takes a backlog longer than the window in one call (in rounds) and scores every frame', async () => {
     await initBackend('wasm');
     const scorer = new IncrementalScorer(await loadModel());

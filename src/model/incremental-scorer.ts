@@ -92,6 +92,8 @@ class AvatarState {
    * frames, which between them hid every token once, as the K masked passes do within one.
    */
   readonly recentPassLatents: RecentMean;
+  /** The NLL of the avatar's last frame, held over frames the flow skips (ScoringConfig.streamingFlowEvery). */
+  lastNll = 0;
 
   constructor(windowFrames: number, caches: StreamCache[], contextFrames: number, maskPasses: number, d: number, readonly scoring: OnlineScoring | null) {
     this.history = new PositionHistory(windowFrames);
@@ -126,6 +128,8 @@ export class IncrementalScorer implements StreamingScorer {
   /** One rotating pass per frame instead of all (ScoringConfig.streamingPasses). */
   private readonly rotating: boolean;
   private readonly contextFrames: number;
+  /** The flow runs on every flowEvery-th frame of an avatar (ScoringConfig.streamingFlowEvery). */
+  private readonly flowEvery: number;
   private readonly warmupFrames: number;
   private readonly referenceRefreshFrames: number;
   private readonly scaleRefreshFrames: number | undefined;
@@ -154,6 +158,7 @@ export class IncrementalScorer implements StreamingScorer {
     }
     this.passes = this.rotating ? 1 : loaded.model.scoringPasses;
     this.contextFrames = loaded.model.contextFrames!;
+    this.flowEvery = config.scoring.streamingFlowEvery ?? 1;
     this.warmupFrames = options.warmupFrames ?? 60;
     this.referenceRefreshFrames = options.referenceRefreshFrames ?? 150;
     this.scaleRefreshFrames = options.scaleRefreshFrames; // OnlineScoring's default when absent
@@ -333,14 +338,19 @@ export class IncrementalScorer implements StreamingScorer {
     step.latent.dispose();
 
     // The flow, on the latents it models (FlowConfig.latents), with each frame's causal context.
+    // Every frame's latent feeds the context; the flow itself runs on the frames it scores
+    // (all, or every flowEvery-th of each avatar) and its NLL is held over the others.
     const total = active.reduce((sum, p) => sum + p.frames, 0);
     const flowInput = new Float32Array(total * d);
-    const context = new Float32Array(total * d);
+    const context = new Float32Array((total + 1) * d); // the last slot takes held frames' context
+    const flowRows = new Int32Array(total); // row of the flow batch, or -1 where the NLL is held
+    const latent = new Float32Array(d);
     const source = this.loaded.model.flowLatents;
     let row = 0;
+    let flowRowCount = 0;
     active.forEach((p, a) => {
       for (let q = 0; q < p.frames; q++, row++) {
-        const latent = flowInput.subarray(row * d, (row + 1) * d);
+        latent.fill(0);
         if (source === 'masked-mean' && this.rotating) {
           // The masked-mean latent as one rotating pass approximates it.
           p.state.recentPassLatents.push(allLatents!.subarray((base[a]! + q) * d, (base[a]! + q + 1) * d), latent);
@@ -354,12 +364,29 @@ export class IncrementalScorer implements StreamingScorer {
           const at = (base[a]! + (source === 'rotating' ? 0 : K) * p.frames + q) * d;
           latent.set(allLatents!.subarray(at, at + d));
         }
-        p.state.context.push(latent, context, row * d);
+        const scored = (p.firstFrame + q) % this.flowEvery === 0;
+        flowRows[row] = scored ? flowRowCount : -1;
+        if (scored) flowInput.set(latent, flowRowCount * d);
+        p.state.context.push(latent, context, (scored ? flowRowCount : total) * d);
+        if (scored) flowRowCount++;
       }
     });
-    const nllTensor = tf.tidy(() => this.loaded.model.flow.nll(tf.tensor2d(flowInput, [total, d]), tf.tensor2d(context, [total, d])));
-    const nll = (await nllTensor.data()) as Float32Array;
-    nllTensor.dispose();
+    let flowNll: Float32Array = new Float32Array(0);
+    if (flowRowCount > 0) {
+      const nllTensor = tf.tidy(() =>
+        this.loaded.model.flow.nll(tf.tensor2d(flowInput.subarray(0, flowRowCount * d), [flowRowCount, d]), tf.tensor2d(context.subarray(0, flowRowCount * d), [flowRowCount, d])),
+      );
+      flowNll = (await nllTensor.data()) as Float32Array;
+      nllTensor.dispose();
+    }
+    const nll = new Float32Array(total);
+    row = 0;
+    for (const p of active) {
+      for (let q = 0; q < p.frames; q++, row++) {
+        if (flowRows[row]! >= 0) p.state.lastNll = flowNll[flowRows[row]!]!;
+        nll[row] = p.state.lastNll;
+      }
+    }
 
     row = 0;
     return active.map((p, a) => {

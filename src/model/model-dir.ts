@@ -137,6 +137,8 @@ export async function loadModel(dir: string = DEFAULT_MODEL_DIR, options: { igno
     config.scoring.streamingPasses !== 'rotating' || (config.flow.latents ?? 'unmasked') !== 'unmasked',
     `${dir}: config.json has scoring.streamingPasses 'rotating' but flow.latents 'unmasked' (one pass per frame has no unmasked latent: use 'rotating' or 'masked-mean')`,
   );
+  const flowEvery = config.scoring.streamingFlowEvery ?? 1;
+  check(Number.isInteger(flowEvery) && flowEvery >= 1 && flowEvery <= 8, `${dir}: config.json scoring.streamingFlowEvery must be an integer from 1 to 8, got ${String(flowEvery)}`);
   if (calibration) {
     check(calibration.joints?.length === CANONICAL_JOINTS.length, `${dir}: calibration.json has ${calibration.joints?.length} joint scales, expected ${CANONICAL_JOINTS.length}`);
     check(Array.isArray(calibration.edges?.startErrorFactor), `${dir}: calibration.json has no edge profile (recalibrate with 'motionguard calibrate')`);

@@ -72,7 +72,7 @@ export const TINY: ModelConfig = {
   decoderHidden: 96,
   flow: { blocks: 4, hidden: 96, contextSize: 16, contextFrames: 60, latents: 'masked-mean' },
   training: { ...TRAINING, epochs: 40, flowEpochs: 15 },
-  scoring: { ...SCORING, streamingPasses: 'rotating', onlineFractionFloorFrames: 210 },
+  scoring: { ...SCORING, streamingPasses: 'rotating', onlineFractionFloorFrames: 210, streamingFlowEvery: 2 },
 };
 
 /**

@@ -138,6 +138,13 @@ export interface ScoringConfig {
    * masked latents. Default 'all'.
    */
   readonly streamingPasses?: 'all' | 'rotating';
+  /**
+   * The streaming path evaluates the flow on every n-th frame of an avatar and holds its
+   * NLL over the frames between (at most n-1 frames old, causal). With 'masked-mean'
+   * latents consecutive frames' latents are means over overlapping frames, so their NLLs
+   * move together, and the flow is a fifth of a streamed frame's cost. Default 1 (every frame).
+   */
+  readonly streamingFlowEvery?: number;
 }
 
 export interface ModelConfig {
