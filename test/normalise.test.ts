@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMotion, type Motion } from '../src/model/motion.js';
-import { FEATURE_SIZE, fitNormalisation, motionFeatures, normaliseMotion, skeletonScale } from '../src/model/normalise.js';
+import { FEATURE_SIZE, featureReferences, fitNormalisation, motionFeatures, normaliseMotion, skeletonScale } from '../src/model/normalise.js';
 import { walkerMotion } from './fixtures/walker.js';
 
 function transform(motion: Motion, f: (x: number, y: number, z: number) => [number, number, number]): Motion {
@@ -34,6 +34,22 @@ describe('normalisation', () => {
     const a = (73 * Math.PI) / 180;
     const turned = transform(walk, (x, y, z) => [Math.cos(a) * x + Math.sin(a) * z, y, -Math.sin(a) * x + Math.cos(a) * z]);
     expect(maxDiff(motionFeatures(turned).features, base)).toBeLessThan(1e-4);
+  });
+
+  it('puts the floor where the feet rest, even when the body sinks through it for 40% of the window', () => {
+    const long = walkerMotion({ frames: 150 });
+    const rest = featureReferences(long).floor;
+    // The body sinks gradually from frame 90 on, to 60 cm below the floor.
+    const sinking = createMotion(long.fps, long.jointNames, long.positions.slice());
+    const perFrame = long.jointNames.length * 3;
+    for (let t = 90; t < 150; t++) for (let i = t * perFrame + 1; i < (t + 1) * perFrame; i += 3) sinking.positions[i]! -= (0.6 * (t - 89)) / 60;
+    expect(Math.abs(featureReferences(sinking).floor - rest)).toBeLessThan(0.04);
+    // So the clean frames keep their hip height, and the sunk ones show the sink.
+    const HIPS_HEIGHT = 1; // the Hips token's y channel
+    const before = motionFeatures(long).features;
+    const after = motionFeatures(sinking).features;
+    expect(Math.abs(after[10 * FEATURE_SIZE + HIPS_HEIGHT]! - before[10 * FEATURE_SIZE + HIPS_HEIGHT]!)).toBeLessThan(0.04);
+    expect(after[149 * FEATURE_SIZE + HIPS_HEIGHT]!).toBeLessThan(before[149 * FEATURE_SIZE + HIPS_HEIGHT]! - 0.3);
   });
 
   it('is invariant to body size (a 1.9 m avatar is not anomalous)', () => {
