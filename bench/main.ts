@@ -123,6 +123,7 @@ function trialSettings(options: BenchOptions, strategy: StreamingStrategy, worke
     tickMs: options.tickMs,
     backend: options.streamBackend,
     modelDir: options.modelDir,
+    serverNodeArgs: options.serverNodeArgs,
     modelDirForData: options.modelDir ?? DEFAULT_MODEL_DIR,
     warmupSeconds: options.warmupSeconds,
     measureSeconds: options.durationSeconds,

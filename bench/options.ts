@@ -41,6 +41,8 @@ export interface BenchOptions {
   readonly dataDir: string;
   readonly modelDir: string | null;
   readonly streamBackend: BackendName;
+  /** Node options for the server process (a profiler, heap limits); none by default. */
+  readonly serverNodeArgs: readonly string[];
   readonly seed: number;
   readonly out: string | null;
 }
@@ -74,6 +76,8 @@ npm run bench -- --report bench/results/FILE.json   (prints the report of an ear
   --data DIR               real BVH clips (default ../shared/data/bandai-namco-2/train; walker if absent)
   --model DIR              model directory (default: the shipped model)
   --stream-backend B       the server's backend (default wasm)
+  --server-node-args="A B" Node options for the server under test, e.g. --server-node-args="--cpu-prof
+                           --cpu-prof-dir=prof" (every thread writes a profile); shown in the report
   --seed N                 (default 1)
   --out FILE               results JSON (default bench/results/<date>-<mode>.json)
 `;
@@ -140,6 +144,7 @@ export function parseOptions(argv: readonly string[], defaultDataDir: string): B
         data: { type: 'string' },
         model: { type: 'string' },
         'stream-backend': { type: 'string' },
+        'server-node-args': { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
       },
@@ -182,7 +187,16 @@ export function parseOptions(argv: readonly string[], defaultDataDir: string): B
     dataDir: values.data ?? defaultDataDir,
     modelDir: values.model ?? null,
     streamBackend: oneOf(list(values['stream-backend'], 'stream-backend'), ['wasm', 'cpu', 'tensorflow'] as const, 'stream-backend')?.[0] ?? 'wasm',
+    serverNodeArgs: nodeArgs(values['server-node-args']),
     seed: numberFlag(values.seed, 'seed', 0, 2 ** 31 - 1, true) ?? 1,
     out: values.out ?? null,
   };
+}
+
+/** "--a --b=c" -> ["--a", "--b=c"]: options only, so that nothing but Node flags reaches the server's command line. */
+function nodeArgs(value: string | undefined): string[] {
+  const args = (value ?? '').split(/\s+/).filter((a) => a.length > 0);
+  const bad = args.find((a) => !a.startsWith('-'));
+  if (bad !== undefined) throw new UsageError(`--server-node-args takes Node options (each starting with '-'), got '${bad}'`);
+  return args;
 }

@@ -20,6 +20,8 @@ export interface ServerSettings {
   readonly backend: string;
   /** null: the shipped model. */
   readonly modelDir: string | null;
+  /** Node options placed before the script (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface RunningServer {
@@ -43,7 +45,8 @@ export async function startServer(settings: ServerSettings, timeoutMs = 120_000)
   env.MOTIONGUARD_STRATEGY = settings.strategy;
   const started = performance.now();
   // stdout carries the JSON log (episodes at info level, as in production); nobody reads it here.
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const nodeArgs = settings.nodeArgs ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
@@ -66,7 +69,7 @@ export async function startServer(settings: ServerSettings, timeoutMs = 120_000)
   }
   const readyMs = performance.now() - started;
   const url = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
-  const command = `MOTIONGUARD_STRATEGY=${settings.strategy} node bin/motionguard.mjs ${args.slice(1).join(' ')}`;
+  const command = `MOTIONGUARD_STRATEGY=${settings.strategy} node ${[...nodeArgs, 'bin/motionguard.mjs', ...args.slice(1)].join(' ')}`;
   return {
     pid: child.pid!,
     url,

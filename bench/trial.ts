@@ -24,6 +24,7 @@ export interface TrialSettings {
   readonly tickMs: number;
   readonly backend: string;
   readonly modelDir: string | null;
+  readonly serverNodeArgs: readonly string[];
   /** The model directory the generators read the held-out fraction from. */
   readonly modelDirForData: string;
   readonly warmupSeconds: number;
@@ -183,7 +184,7 @@ export async function runTrial(id: string, settings: TrialSettings): Promise<Tri
   const generators = shares.map(() => startChild<LoadGenConfig | LoadGenGo, LoadGenMessage>('loadgen'));
   let server: RunningServer | null = null;
   try {
-    server = await startServer({ strategy: settings.strategy, workers: settings.workers, tickMs: settings.tickMs, backend: settings.backend, modelDir: settings.modelDir });
+    server = await startServer({ strategy: settings.strategy, workers: settings.workers, tickMs: settings.tickMs, backend: settings.backend, modelDir: settings.modelDir, nodeArgs: settings.serverNodeArgs });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const rssIdle = readProcessMemory(server.pid)?.rssBytes ?? null;
     const url = server.url;

@@ -34,6 +34,7 @@ const settings: TrialSettings = {
   tickMs: 100,
   backend: 'wasm',
   modelDir: null,
+  serverNodeArgs: [],
   modelDirForData: 'models/default',
   warmupSeconds: 2,
   measureSeconds: 4,
@@ -203,5 +204,15 @@ describe('bench options', () => {
     expect(() => parseOptions(['--backends', 'gpu'], '/d')).toThrow(/unknown 'gpu'/);
     expect(() => parseOptions(['--frobnicate'], '/d')).toThrow(UsageError);
     expect(() => parseOptions(['--warmup', '0', '--duration', '1'], '/d')).toThrow(/at least 4 s/);
+  });
+
+  it('passes Node options to the server under test, and nothing else', () => {
+    const o = parseOptions(['--server-node-args= --cpu-prof  --cpu-prof-dir=prof '], '/d');
+    if (o === 'help') throw new Error('unexpected');
+    expect(o.serverNodeArgs).toEqual(['--cpu-prof', '--cpu-prof-dir=prof']);
+    const plain = parseOptions([], '/d');
+    if (plain === 'help') throw new Error('unexpected');
+    expect(plain.serverNodeArgs).toEqual([]);
+    expect(() => parseOptions(['--server-node-args=--cpu-prof evil.js'], '/d')).toThrow(/starting with '-'.*'evil.js'/);
   });
 });
