@@ -5,7 +5,7 @@ import { decideClip, fractionOverThreshold } from '../src/model/clip-rule.js';
 import { FEATURE_SIZE } from '../src/model/normalise.js';
 import { presetByName, TINY } from '../src/model/presets.js';
 import { frameLevelScores, sequenceScore, topKJoints } from '../src/model/scoring.js';
-import { percentile, robustScale } from '../src/model/stats.js';
+import { densestRun, percentile, robustScale } from '../src/model/stats.js';
 import type { RawClipTerms } from '../src/model/types.js';
 
 const J = 21;
@@ -34,6 +34,13 @@ describe('statistics', () => {
     const dirty = robustScale([...values, 1e6, 1e6]);
     expect(Math.abs(dirty.center - clean.center)).toBeLessThan(0.06);
     expect(dirty.spread / clean.spread).toBeLessThan(1.3);
+  });
+  it('densest run: the longest stretch of sorted values within a band of its lowest, the first on ties, within [from, to)', () => {
+    const sorted = [1, 2, 2.5, 5, 5.1, 5.2, 5.3, 9, 9.1, 9.2, 9.3];
+    expect(densestRun(sorted, (x) => x + 0.5)).toEqual({ from: 3, to: 7 }); // 5.x ties 9.x: the first wins
+    expect(densestRun(sorted, (x) => x + 0.5, 7)).toEqual({ from: 7, to: 11 });
+    expect(densestRun(sorted, (x) => x * 1.05, 0, 7)).toEqual({ from: 3, to: 6 }); // a relative band: 5 .. 5.25
+    expect(densestRun(sorted, (x) => x + 1.6, 0, 3)).toEqual({ from: 0, to: 3 });
   });
 });
 

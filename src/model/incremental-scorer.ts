@@ -350,11 +350,11 @@ export class IncrementalScorer implements StreamingScorer {
     let flowRowCount = 0;
     active.forEach((p, a) => {
       for (let q = 0; q < p.frames; q++, row++) {
-        latent.fill(0);
         if (source === 'masked-mean' && this.rotating) {
           // The masked-mean latent as one rotating pass approximates it.
           p.state.recentPassLatents.push(allLatents!.subarray((base[a]! + q) * d, (base[a]! + q + 1) * d), latent);
         } else if (source === 'masked-mean') {
+          latent.fill(0);
           for (let k = 0; k < K; k++) {
             const at = (base[a]! + k * p.frames + q) * d;
             for (let i = 0; i < d; i++) latent[i]! += allLatents![at + i]! / K;

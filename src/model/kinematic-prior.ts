@@ -11,6 +11,7 @@
  */
 import type { Motion } from './motion.js';
 import { headingYaw } from './normalise.js';
+import { densestRun } from './stats.js';
 import { CANONICAL_JOINTS, MIRROR_JOINT, PARENT_INDEX, jointIndex, type JointName } from './skeleton.js';
 
 /** Each joint's left/right counterpart by index (itself on the midline). */
@@ -28,17 +29,7 @@ interface LengthBand {
 
 /** densestBand of lengths already sorted ascending, over sorted[from, to). Linear. */
 function densestBandSorted(sorted: Float64Array, from = 0, to = sorted.length): LengthBand {
-  let best = 0;
-  let bestFrom = from;
-  let bestTo = from;
-  for (let a = from, b = from; a < to; a++) {
-    while (b < to && sorted[b]! <= sorted[a]! * (1 + 2 * LENGTH_TOLERANCE)) b++;
-    if (b - a > best) {
-      best = b - a;
-      bestFrom = a;
-      bestTo = b;
-    }
-  }
+  const { from: bestFrom, to: bestTo } = densestRun(sorted, (lowest) => lowest * (1 + 2 * LENGTH_TOLERANCE), from, to);
   return { center: sorted[(bestFrom + bestTo - 1) >> 1]!, lo: sorted[bestFrom]!, hi: sorted[Math.max(bestFrom, bestTo - 1)]! };
 }
 

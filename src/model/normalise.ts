@@ -19,6 +19,7 @@
  */
 import { CANONICAL_JOINTS, PARENT_INDEX, jointIndex } from './skeleton.js';
 import type { Motion } from './motion.js';
+import { densestRun } from './stats.js';
 
 /** 21 joints + one Root token (root velocity x, yaw rate, root velocity z). */
 export const TOKEN_COUNT = CANONICAL_JOINTS.length + 1;
@@ -127,16 +128,7 @@ function floorHeight(motion: Motion, scale: number): number {
     heights.push(lowest);
   }
   heights.sort((a, b) => a - b);
-  let best = 0;
-  let at = 0;
-  for (let a = 0, b = 0; a < heights.length; a++) {
-    while (b < heights.length && heights[b]! <= heights[a]! + FLOOR_BAND_SCALES * scale) b++;
-    if (b - a > best) {
-      best = b - a;
-      at = a;
-    }
-  }
-  return heights[at]!;
+  return heights[densestRun(heights, (lowest) => lowest + FLOOR_BAND_SCALES * scale).from]!;
 }
 
 /** Motion (canonical joints, metres) -> per-frame features. Pure. */

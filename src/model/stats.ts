@@ -73,3 +73,18 @@ export function robustScaleFast(values: ArrayLike<number>, n: number, scratch: F
   const spread = 1.4826 * medianInPlace(scratch, n);
   return { center, spread: spread > 1e-12 ? spread : 1e-12 };
 }
+
+/**
+ * The longest run sorted[from..to) (ascending values) whose members all lie within
+ * [sorted[from], upper(sorted[from])]: where values pile up in one narrow band. Linear; the
+ * first such run wins ties. Bone lengths use a relative band, the floor an absolute one.
+ */
+export function densestRun(sorted: ArrayLike<number>, upper: (lowest: number) => number, from = 0, to = sorted.length): { from: number; to: number } {
+  let best = { from, to: from };
+  for (let a = from, b = from; a < to; a++) {
+    const limit = upper(sorted[a]!);
+    while (b < to && sorted[b]! <= limit) b++;
+    if (b - a > best.to - best.from) best = { from: a, to: b };
+  }
+  return best;
+}
