@@ -208,11 +208,11 @@ describe('online scoring', () => {
     let s = seed;
     const random = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const series = (n: number): Float32Array => Float32Array.from({ length: n }, () => random());
-    return { frameCount: frames, jointErrors: series(frames * J), nll: series(frames), boneDeviations: new Float32Array(frames * J), limitViolations: new Float32Array(frames * J), accelerations: series(frames * J) };
+    return { frameCount: frames, jointErrors: series(frames * J), nll: series(frames), boneDeviations: new Float32Array(frames * J), limitViolations: new Float32Array(frames * J), accelerations: series(frames * J), holds: series(frames * J) };
   };
   const unit = { center: 0.5, spread: 0.2 };
   const calibration = { reconstruction: unit, nll: unit, joints: Array(J).fill(unit), bones: Array(J).fill({ center: 0, spread: 1e-3 }), accelerations: Array(J).fill(unit) };
-  const weights = { alpha: 0.6, beta: 0.4, adaptive: true, temporalPrior: true };
+  const weights = { alpha: 0.6, beta: 0.4, adaptive: true, temporalPrior: true, holdPrior: true };
 
   it('is causal: changing later frames never changes earlier scores', () => {
     const a = terms(120, 1);

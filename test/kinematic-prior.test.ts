@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { HOLD_MAX_FRAMES, HOLD_UNITS, accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, holdEvidence, jointLimitViolations } from '../src/model/kinematic-prior.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
@@ -127,5 +127,82 @@ describe('temporal prior (accelerations)', () => {
     const peak = (a: Float32Array, from: number, to: number): number => Math.max(...Array.from({ length: to - from }, (_, i) => a[(from + i) * J + hips]!));
     expect(peak(jump, 38, 43)).toBeGreaterThan(20 * peak(smooth, 0, 90));
     expect(peak(jump, 45, 55)).toBeCloseTo(peak(smooth, 45, 55), 3);
+  });
+});
+
+describe('hold prior', () => {
+  const walk = walkerMotion({ frames: 240, cadence: 1.1 });
+  const at = (e: Float32Array, t: number, name: Parameters<typeof jointIndex>[0]): number => e[t * J + jointIndex(name)]!;
+  const watched = ['LeftHand', 'RightHand', 'LeftFoot', 'LeftToes', 'RightFoot', 'RightToes'] as const;
+
+  it('finds nothing in a walk', () => {
+    expect(Math.max(...holdEvidence(walk))).toBe(0);
+  });
+
+  it('grows over a stalled stream from its second repeated frame, and stops when it moves again', () => {
+    const positions = walk.positions.slice();
+    const stride = J * 3;
+    for (let t = 40; t < 52; t++) positions.copyWithin(t * stride, 39 * stride, 40 * stride);
+    const e = holdEvidence(createMotion(30, walk.jointNames, positions));
+    for (const name of watched) {
+      expect(at(e, 39, name)).toBe(0);
+      expect(at(e, 40, name)).toBe(0); // one repeated frame: a late packet, not yet a stall
+      expect(at(e, 41, name)).toBeCloseTo(HOLD_UNITS / 3, 5);
+      expect(at(e, 43, name)).toBe(HOLD_UNITS);
+      expect(at(e, 51, name)).toBe(HOLD_UNITS);
+      expect(at(e, 52, name)).toBe(0);
+    }
+    expect(at(e, 45, 'Head')).toBe(0); // only the watched joints carry it
+  });
+
+  it('sees a foot frozen on the pelvis while the body walks, on that leg only', () => {
+    const positions = walk.positions.slice();
+    const p = (t: number, name: Parameters<typeof jointIndex>[0]): number[] => [0, 1, 2].map((a) => positions[(t * J + jointIndex(name)) * 3 + a]!);
+    const sub = (a: number[], b: number[]): number[] => a.map((v, i) => v - b[i]!);
+    const cross = (a: number[], b: number[]): number[] => [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+    const unit = (a: number[]): number[] => a.map((v) => v / Math.hypot(...a));
+    // The pelvis frame from its three joints: the limb is stored in it at frame 99 and put back each frame.
+    const pelvis = (t: number): { origin: number[]; axes: number[][] } => {
+      const x = unit(sub(p(t, 'RightUpperLeg'), p(t, 'LeftUpperLeg')));
+      const z = unit(cross(x, sub(p(t, 'Hips'), p(t, 'LeftUpperLeg'))));
+      return { origin: p(t, 'Hips'), axes: [x, cross(z, x), z] };
+    };
+    const ref = pelvis(99);
+    const local = (['LeftFoot', 'LeftToes'] as const).map((name) => ref.axes.map((axis) => sub(p(99, name), ref.origin).reduce((s, v, i) => s + v * axis[i]!, 0)));
+    for (let t = 100; t < 160; t++) {
+      const f = pelvis(t);
+      (['LeftFoot', 'LeftToes'] as const).forEach((name, k) => {
+        for (let a = 0; a < 3; a++) positions[(t * J + jointIndex(name)) * 3 + a] = f.origin[a]! + local[k]!.reduce((s, v, i) => s + v * f.axes[i]![a]!, 0);
+      });
+    }
+    const e = holdEvidence(createMotion(30, walk.jointNames, positions));
+    expect(at(e, 130, 'LeftFoot')).toBe(HOLD_UNITS);
+    expect(at(e, 130, 'LeftToes')).toBe(HOLD_UNITS);
+    expect(at(e, 130, 'RightFoot')).toBe(0);
+    expect(at(e, 130, 'LeftHand')).toBe(0);
+  });
+
+  it('says nothing of a joint never seen moving, nor of a hold past HOLD_MAX_FRAMES', () => {
+    const stride = J * 3;
+    const frames = HOLD_MAX_FRAMES + 60;
+    const still = new Float32Array(frames * stride);
+    for (let t = 0; t < frames; t++) still.set(walk.positions.subarray(0, stride), t * stride);
+    expect(Math.max(...holdEvidence(createMotion(30, walk.jointNames, still)))).toBe(0);
+    const stalled = walk.positions.slice(0, frames * stride);
+    for (let t = 11; t < frames; t++) stalled.copyWithin(t * stride, 10 * stride, 11 * stride);
+    const e = holdEvidence(createMotion(30, walk.jointNames, stalled));
+    expect(at(e, 10 + HOLD_MAX_FRAMES, 'LeftHand')).toBe(HOLD_UNITS);
+    expect(at(e, 11 + HOLD_MAX_FRAMES, 'LeftHand')).toBe(0);
+  });
+
+  it('gives any span of frames what the whole clip gives it (the stream scores a few frames at a time)', () => {
+    const positions = walk.positions.slice();
+    const stride = J * 3;
+    for (let t = 60; t < 75; t++) positions.copyWithin(t * stride, 59 * stride, 60 * stride);
+    const motion = createMotion(30, walk.jointNames, positions);
+    const whole = holdEvidence(motion);
+    for (const [from, to] of [[58, 61], [63, 66], [70, 80], [0, 240]] as const) {
+      expect(Array.from(holdEvidence(motion, from, to))).toEqual(Array.from(whole.subarray(from * J, to * J)));
+    }
   });
 });

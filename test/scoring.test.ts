@@ -5,6 +5,7 @@ import { decideClip, fractionOverThreshold } from '../src/model/clip-rule.js';
 import { FEATURE_SIZE } from '../src/model/normalise.js';
 import { presetByName, TINY } from '../src/model/presets.js';
 import { frameLevelScores, sequenceScore, topKJoints } from '../src/model/scoring.js';
+import { jointIndex } from '../src/model/skeleton.js';
 import { densestRun, percentile, robustScale } from '../src/model/stats.js';
 import type { RawClipTerms } from '../src/model/types.js';
 
@@ -19,7 +20,7 @@ function normalClip(frames: number, seed: number): RawClipTerms {
     for (let j = 0; j < J; j++) jointErrors[t * J + j] = 0.1 + 0.05 * Math.abs(Math.sin(t * 1.3 + j * 0.7 + seed)) + 0.01 * j;
   }
   const boneDeviations = Float32Array.from({ length: frames * J }, (_, i) => 1e-6 * Math.abs(Math.sin(i * 0.91 + seed)));
-  return { frameCount: frames, jointErrors, nll, boneDeviations, limitViolations: new Float32Array(frames * J), accelerations: new Float32Array(frames * J).fill(1) };
+  return { frameCount: frames, jointErrors, nll, boneDeviations, limitViolations: new Float32Array(frames * J), accelerations: new Float32Array(frames * J).fill(1), holds: new Float32Array(frames * J) };
 }
 
 describe('statistics', () => {
@@ -74,6 +75,20 @@ describe('scores and calibration', () => {
     const scored = frameLevelScores(stretched, calibration, scoring);
     expect(topKJoints(scored.jointScores, J, 25, 1)[0]).toBe(14);
     expect(scored.frameScores[25]!).toBeGreaterThan(calibration.thresholds.spike);
+  });
+
+  it('a held foot raises its joint and its frames when the hold prior is on, and nothing when it is off', () => {
+    const clip = normalClip(100, 6);
+    const held = { ...clip, holds: clip.holds.slice() };
+    const foot = jointIndex('LeftFoot');
+    for (let t = 50; t < 70; t++) held.holds[t * J + foot] = 15; // a foot bit-still on the pelvis for 20 frames
+    const on = frameLevelScores(held, calibration, { ...scoring, holdPrior: true });
+    const off = frameLevelScores(held, calibration, { ...scoring, holdPrior: false });
+    const clean = frameLevelScores(clip, calibration, { ...scoring, holdPrior: true });
+    expect(topKJoints(on.jointScores, J, 60, 1)[0]).toBe(foot);
+    expect(on.jointScores[60 * J + foot]! - clean.jointScores[60 * J + foot]!).toBeCloseTo(scoring.alpha * 15, 4);
+    expect(fractionOverThreshold(on.frameScores, calibration.thresholds.frame)).toBeGreaterThanOrEqual(0.2);
+    expect(Array.from(off.frameScores)).toEqual(Array.from(clean.frameScores));
   });
 
   it('adaptive scoring does not flag a clip that is uniformly harder to reconstruct', () => {

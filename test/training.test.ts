@@ -87,6 +87,11 @@ describe('training', () => {
       await writeFile(path.join(broken, 'weights.bin'), await readFile(path.join(dir, 'weights.bin')));
       await writeFile(path.join(broken, 'normalisation.json'), JSON.stringify({ mean: [1, 2], scale: [1, 2] }));
       await expect(loadModel(broken)).rejects.toThrow(/normalisation.json has 2 channels/);
+      await writeFile(path.join(broken, 'normalisation.json'), await readFile(path.join(dir, 'normalisation.json')));
+      const switched = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')) as { scoring: Record<string, unknown> };
+      switched.scoring.holdPrior = 'false';
+      await writeFile(path.join(broken, 'config.json'), JSON.stringify(switched));
+      await expect(loadModel(broken)).rejects.toThrow(/scoring.holdPrior must be true or false, got "false"/);
     } finally {
       await rm(broken, { recursive: true, force: true });
     }

@@ -60,7 +60,7 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
   });
   const recon: number[] = [];
   for (const clip of clips) {
-    recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, adaptive, scoring.temporalPrior ?? false), clip.frameCount));
+    recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, adaptive, scoring.temporalPrior ?? false, scoring.holdPrior ?? false), clip.frameCount));
   }
   const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges, accelerations };
   const scores = rawClips.map((clip) => frameLevelScores(clip, standardisation, scoring).frameScores);

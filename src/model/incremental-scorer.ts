@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { StreamCache, StreamRows } from './cached-attention.js';
 import type { LoadedModel } from './model-dir.js';
 import { createMotion, type Motion } from './motion.js';
-import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, jointLimitViolations } from './kinematic-prior.js';
+import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, holdEvidence, jointLimitViolations } from './kinematic-prior.js';
 import { carryRotatingErrors, hidesCell } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
 import { crossesPeriod, DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
@@ -114,6 +114,7 @@ interface Prepared {
   readonly boneDeviations: Float32Array;
   readonly limitViolations: Float32Array;
   readonly accelerations: Float32Array;
+  readonly holds: Float32Array;
 }
 
 export class IncrementalScorer implements StreamingScorer {
@@ -302,6 +303,7 @@ export class IncrementalScorer implements StreamingScorer {
       boneDeviations: boneDeviationsAgainst(motion, bones, from, T),
       limitViolations: jointLimitViolations(newFrames),
       accelerations: causalAccelerations(motion, scale, from, T),
+      holds: holdEvidence(motion, from, T),
     };
   }
 
@@ -404,6 +406,7 @@ export class IncrementalScorer implements StreamingScorer {
         boneDeviations: p.boneDeviations,
         limitViolations: p.limitViolations,
         accelerations: p.accelerations,
+        holds: p.holds,
       };
       row += m;
       return terms;
@@ -445,5 +448,6 @@ export function concatTerms(parts: readonly RawClipTerms[]): RawClipTerms {
     boneDeviations: join((p) => p.boneDeviations, J),
     limitViolations: join((p) => p.limitViolations, J),
     accelerations: join((p) => p.accelerations, J),
+    holds: join((p) => p.holds, J),
   };
 }

@@ -12,7 +12,7 @@ import { FEATURE_SIZE } from './normalise.js';
 import type { NormalisationStats } from './normalise.js';
 import type { ParamManifestEntry } from './params.js';
 import { CANONICAL_JOINTS, PARENT_INDEX } from './skeleton.js';
-import type { Calibration, ModelConfig } from './types.js';
+import type { Calibration, ModelConfig, ScoringConfig } from './types.js';
 
 export const MODEL_FORMAT = 'motionguard-model';
 export const MODEL_FORMAT_VERSION = 1;
@@ -106,6 +106,9 @@ async function readJson<T>(dir: string, name: string, optional = false): Promise
   }
 }
 
+/** The scoring config's on/off switches. */
+const SCORING_SWITCHES = ['adaptive', 'edgeCorrection', 'temporalPrior', 'holdPrior'] as const satisfies readonly (keyof ScoringConfig)[];
+
 function check(condition: boolean, message: string): void {
   if (!condition) throw new ModelLoadError(message);
 }
@@ -139,6 +142,11 @@ export async function loadModel(dir: string = DEFAULT_MODEL_DIR, options: { igno
   );
   const flowEvery = config.scoring.streamingFlowEvery ?? 1;
   check(Number.isInteger(flowEvery) && flowEvery >= 1 && flowEvery <= 8, `${dir}: config.json scoring.streamingFlowEvery must be an integer from 1 to 8, got ${String(flowEvery)}`);
+  // A switch written as "false" (a string) would be truthy: refuse anything but a boolean.
+  for (const key of SCORING_SWITCHES) {
+    const value: unknown = config.scoring[key];
+    check(value === undefined || typeof value === 'boolean', `${dir}: config.json scoring.${key} must be true or false, got ${JSON.stringify(value)}`);
+  }
   if (calibration) {
     check(calibration.joints?.length === CANONICAL_JOINTS.length, `${dir}: calibration.json has ${calibration.joints?.length} joint scales, expected ${CANONICAL_JOINTS.length}`);
     check(Array.isArray(calibration.edges?.startErrorFactor), `${dir}: calibration.json has no edge profile (recalibrate with 'motionguard calibrate')`);

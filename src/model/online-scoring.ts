@@ -16,7 +16,7 @@ import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './type
 const J = CANONICAL_JOINTS.length;
 
 export type OnlineCalibration = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'accelerations'>;
-export type OnlineWeights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'temporalPrior'>;
+export type OnlineWeights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'temporalPrior' | 'holdPrior'>;
 
 export interface OnlineScoringOptions {
   readonly windowFrames: number;
@@ -63,14 +63,15 @@ class TermsWindow implements RawClipTerms {
   boneDeviations: Float32Array;
   limitViolations: Float32Array;
   accelerations: Float32Array;
+  holds: Float32Array;
   private readonly buffers: Record<TermName, Float32Array>;
   /** Frame index in the buffers of the window's oldest frame. */
   private start = 0;
 
   constructor(private readonly capacity: number) {
     const make = (width: number): Float32Array => new Float32Array(2 * capacity * width);
-    this.buffers = { jointErrors: make(J), nll: make(1), boneDeviations: make(J), limitViolations: make(J), accelerations: make(J) };
-    this.jointErrors = this.nll = this.boneDeviations = this.limitViolations = this.accelerations = new Float32Array(0);
+    this.buffers = { jointErrors: make(J), nll: make(1), boneDeviations: make(J), limitViolations: make(J), accelerations: make(J), holds: make(J) };
+    this.jointErrors = this.nll = this.boneDeviations = this.limitViolations = this.accelerations = this.holds = new Float32Array(0);
     this.expose();
   }
 
@@ -100,12 +101,13 @@ class TermsWindow implements RawClipTerms {
     this.boneDeviations = view('boneDeviations');
     this.limitViolations = view('limitViolations');
     this.accelerations = view('accelerations');
+    this.holds = view('holds');
   }
 }
 
 type TermName = Exclude<keyof RawClipTerms, 'frameCount'>;
-const TERM_NAMES: readonly TermName[] = ['jointErrors', 'nll', 'boneDeviations', 'limitViolations', 'accelerations'];
-const TERM_WIDTH: Readonly<Record<TermName, number>> = { jointErrors: J, nll: 1, boneDeviations: J, limitViolations: J, accelerations: J };
+const TERM_NAMES: readonly TermName[] = ['jointErrors', 'nll', 'boneDeviations', 'limitViolations', 'accelerations', 'holds'];
+const TERM_WIDTH: Readonly<Record<TermName, number>> = { jointErrors: J, nll: 1, boneDeviations: J, limitViolations: J, accelerations: J, holds: J };
 
 export class OnlineScoring {
   private readonly window: TermsWindow;
@@ -169,8 +171,10 @@ export class OnlineScoring {
   private currentScales(): EffectiveScales {
     const { calibration: c, weights: w } = this;
     const acc = w.temporalPrior ? (c.accelerations ?? null) : null;
-    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc };
+    const holds = w.holdPrior ?? false;
+    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc, holds };
     return {
+      holds,
       joints: c.joints.map((normal, j) => this.adaptive(this.window.jointErrors, J, j, normal)),
       nll: this.adaptive(this.window.nll, 1, 0, c.nll),
       accelerations: acc ? acc.map((normal, j) => this.adaptive(this.window.accelerations, J, j, normal)) : null,
@@ -229,5 +233,6 @@ export function sliceTerms(terms: RawClipTerms, from: number, to: number): RawCl
     boneDeviations: terms.boneDeviations.subarray(from * J, to * J),
     limitViolations: terms.limitViolations.subarray(from * J, to * J),
     accelerations: terms.accelerations.subarray(from * J, to * J),
+    holds: terms.holds.subarray(from * J, to * J),
   };
 }

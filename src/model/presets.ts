@@ -27,6 +27,7 @@ const SCORING: ScoringConfig = {
   adaptive: true,
   edgeCorrection: false,
   temporalPrior: true,
+  holdPrior: true,
 };
 
 /** The paper's configuration (section 5.1): d=512, 6 layers, 8 heads, full attention over T=250. */

@@ -67,6 +67,8 @@ export interface EffectiveScales {
   readonly nll: TermScale;
   /** null: no temporal prior. */
   readonly accelerations: readonly TermScale[] | null;
+  /** Whether the hold prior's evidence counts. */
+  readonly holds: boolean;
 }
 
 /** Effective scales from a clip's raw terms over frames [from, to) (the whole clip by default). */
@@ -75,13 +77,15 @@ export function effectiveScales(
   scales: Pick<Calibration, 'joints' | 'nll' | 'accelerations'>,
   adaptive: boolean,
   temporalPrior: boolean,
+  holdPrior = false,
   from = 0,
   to = terms.frameCount,
 ): EffectiveScales {
   const acc = temporalPrior ? (scales.accelerations ?? null) : null;
-  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc };
+  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holds: holdPrior };
   const col = (values: Float32Array, j: number): Float32Array => column(values, j, from, to);
   return {
+    holds: holdPrior,
     joints: scales.joints.map((normal, j) => adaptiveScale(col(terms.jointErrors, j), normal)),
     nll: adaptiveScale(terms.nll.subarray(from, to), scales.nll),
     // Acceleration spikes are always judged against the avatar's own motion (floored at normal).
@@ -98,7 +102,8 @@ export function jointDeviationsWith(terms: RawClipTerms, bones: readonly TermSca
       // The priors only ever add evidence: a bone as long as usual says nothing.
       const boneTerm = Math.max(0, standardise(terms.boneDeviations[i]!, bones[j]!));
       const temporalTerm = scales.accelerations ? Math.max(0, standardise(terms.accelerations[i]!, scales.accelerations[j]!) - TEMPORAL_MARGIN) : 0;
-      out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm;
+      const holdTerm = scales.holds ? terms.holds[i]! : 0;
+      out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm + holdTerm;
     }
   }
   return out;
@@ -109,8 +114,9 @@ export function jointDeviations(
   scales: Pick<Calibration, 'joints' | 'bones' | 'accelerations'>,
   adaptive: boolean,
   temporalPrior = false,
+  holdPrior = false,
 ): Float32Array {
-  const effective = effectiveScales(terms, { ...scales, nll: { center: 0, spread: 1 } }, adaptive, temporalPrior);
+  const effective = effectiveScales(terms, { ...scales, nll: { center: 0, spread: 1 } }, adaptive, temporalPrior, holdPrior);
   return jointDeviationsWith(terms, scales.bones, effective);
 }
 
@@ -147,7 +153,7 @@ export interface FrameLevelScores {
 }
 
 type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'edges' | 'accelerations'>;
-type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection' | 'temporalPrior'>;
+type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection' | 'temporalPrior' | 'holdPrior'>;
 
 /**
  * Eq. 5 on standardised terms for frames [from, to): S_t = alpha * z(recon_t) + beta * z(nll_t),
@@ -177,7 +183,7 @@ export function scoresWith(
 /** Offline scores of a whole clip: effective scales from the whole clip, then eq. 5. */
 export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardisation, scoring: Weights): FrameLevelScores {
   const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
-  const scales = effectiveScales(terms, calibration, scoring.adaptive ?? true, scoring.temporalPrior ?? false);
+  const scales = effectiveScales(terms, calibration, scoring.adaptive ?? true, scoring.temporalPrior ?? false, scoring.holdPrior ?? false);
   return scoresWith(terms, calibration, scales, scoring);
 }
 

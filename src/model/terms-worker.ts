@@ -31,7 +31,7 @@ port.on('message', async (request: WorkerRequest) => {
     const source = await ready;
     const motions = request.motions.map((m) => createMotion(m.fps, CANONICAL_JOINTS, m.positions));
     const terms = await source.rawTerms(motions);
-    const transfer = terms.flatMap((t) => [t.jointErrors.buffer, t.nll.buffer, t.boneDeviations.buffer, t.limitViolations.buffer, t.accelerations.buffer]) as ArrayBuffer[];
+    const transfer = terms.flatMap((t) => [t.jointErrors.buffer, t.nll.buffer, t.boneDeviations.buffer, t.limitViolations.buffer, t.accelerations.buffer, t.holds.buffer]) as ArrayBuffer[];
     port.postMessage({ id: request.id, result: terms } satisfies WorkerResponse, transfer);
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).message } satisfies WorkerResponse);

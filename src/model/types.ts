@@ -116,6 +116,13 @@ export interface ScoringConfig {
    */
   readonly temporalPrior?: boolean;
   /**
+   * Add the hold prior: a hand or foot that has moved and then holds its exact place on the
+   * segment its limb hangs from (a stalled stream, a limb frozen by lost tracking) counts as
+   * evidence (see holdEvidence). Turn it off for rigs that animate a limb only some of the
+   * time (a leg that walks, then stands in a fixed pose). Default false; on in the presets.
+   */
+  readonly holdPrior?: boolean;
+  /**
    * Online path: a stream's first frames are scored against scales drawn from a handful of
    * frames, so decisions (and the online thresholds' calibration) start after this many
    * frames. Default 30 (1 s at 30 fps).
@@ -221,6 +228,8 @@ export interface RawClipTerms {
   readonly limitViolations: Float32Array;
   /** frameCount x J joint acceleration magnitudes, skeleton scales/s^2 (the temporal prior). */
   readonly accelerations: Float32Array;
+  /** frameCount x J evidence that a hand or foot holds bit-still on its segment (the hold prior). */
+  readonly holds: Float32Array;
 }
 
 export interface ClipDecision {
