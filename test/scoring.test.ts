@@ -105,6 +105,14 @@ describe('scores and calibration', () => {
     const scores = Array.from({ length: 50 }, (_, i) => i);
     expect(sequenceScore(scores)).toBeCloseTo((49 + 48 + 47 + 46 + 45) / 5);
   });
+
+  it('sequence score leaves out the settle frames, unless the clip has no others', () => {
+    // A clip whose first frames (scored with no context) are its highest.
+    const scores = Array.from({ length: 46 }, (_, i) => (i < 6 ? 100 : i));
+    expect(sequenceScore(scores, 6)).toBeCloseTo((45 + 44 + 43 + 42) / 4); // the top tenth of the 40 others
+    expect(sequenceScore(scores)).toBeCloseTo(100);
+    expect(sequenceScore([7, 3, 5], 6)).toBeCloseTo(7);
+  });
 });
 
 describe('clip rule', () => {

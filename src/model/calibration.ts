@@ -14,7 +14,8 @@ const MIN_BONE_SPREAD = 1e-5;
 
 /**
  * Thresholds at the configured percentiles of normal frame scores, sequence scores and clip
- * peaks (peaks of the frames after the first settleFrames, as the clip rule's spike arm sees them).
+ * peaks (sequence scores and peaks of the frames after the first settleFrames, as
+ * sequenceScore and the clip rule's spike arm see them).
  */
 export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scoring: ScoringConfig, settleFrames = 0): Thresholds {
   const frameScores: number[] = [];
@@ -22,7 +23,7 @@ export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scori
   const peaks: number[] = [];
   for (const scores of frameScoresPerClip) {
     for (const v of scores) frameScores.push(v);
-    sequenceScores.push(sequenceScore(scores));
+    sequenceScores.push(sequenceScore(scores, settleFrames));
     if (scores.length > settleFrames) peaks.push(peakScore(scores, settleFrames));
   }
   return {

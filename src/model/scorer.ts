@@ -151,7 +151,7 @@ export class MotionScorer implements WindowScorer {
       jointNames: this.jointNames,
       frameScores,
       jointScores,
-      sequenceScore: sequenceScore(frameScores),
+      sequenceScore: sequenceScore(frameScores, this.loaded.config.scoring.spikeSettleFrames ?? 0),
       clip: decideClip(frameScores, this.thresholds, this.loaded.config.scoring.fractionFloorFrames ?? 0, this.loaded.config.scoring.spikeSettleFrames ?? 0),
       thresholds: this.thresholds,
     };

@@ -190,10 +190,14 @@ export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardis
 /**
  * Sequence score: the mean of the highest 10% of frame scores (at least one frame).
  * It follows the clip rule's own notion of "a tenth of the clip", yet a short burst still
- * lifts it, where the plain mean would drown it in normal frames.
+ * lifts it, where the plain mean would drown it in normal frames. Like the clip rule's
+ * spike arm it leaves out the first `settleFrames` (when the clip is longer): a causal
+ * model scores them with almost no context, and in a 50-frame clip they would be its top
+ * tenth (held-out: clip AUC 0.957 -> 0.966 with the shipped model's 6).
  */
-export function sequenceScore(frameScores: ArrayLike<number>, topFraction = 0.1): number {
-  const sorted = Float64Array.from(frameScores).sort().reverse();
+export function sequenceScore(frameScores: ArrayLike<number>, settleFrames = 0, topFraction = 0.1): number {
+  const from = frameScores.length > settleFrames ? settleFrames : 0;
+  const sorted = Float64Array.from({ length: frameScores.length - from }, (_, i) => frameScores[from + i]!).sort().reverse();
   const k = Math.max(1, Math.ceil(topFraction * sorted.length));
   let s = 0;
   for (let i = 0; i < k; i++) s += sorted[i]!;
