@@ -20,7 +20,7 @@ const SCORING: ScoringConfig = {
   sequencePercentile: 97,
   fractionThreshold: 0.1,
   fractionFloorFrames: 120,
-  spikePercentile: 99,
+  spikePercentile: 98.5,
   spikeSettleFrames: 6,
   scoringMasks: 3,
   scoringMaskPattern: 'cells',
