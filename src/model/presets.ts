@@ -63,7 +63,9 @@ export const SMALL: ModelConfig = {
  * streamed frame costs a third of the offline path's three passes (the flow's latent is
  * then the mean of that pass's last three latents). Its sample-and-hold errors come in
  * longer runs, so the online fraction's floor is 210 frames (replayed validation takes:
- * 3.2% alert at 180, 2.4% at 210).
+ * 3.2% alert at 180, 2.4% at 210). Trained long: 120 autoencoder epochs (learning rate
+ * decayed by 0.98 per epoch) and 25 flow epochs, ~25 minutes on two cores (held-out clip AUC
+ * 0.966 -> 0.970 and recall 90.2% -> 91.6% over 40 / 15 epochs at 0.95).
  */
 export const TINY: ModelConfig = {
   preset: 'tiny',
@@ -72,7 +74,7 @@ export const TINY: ModelConfig = {
   encoder: { dModel: 64, layers: 2, heads: 4, ffnMultiplier: 2, attentionRadius: 12, causal: true },
   decoderHidden: 96,
   flow: { blocks: 4, hidden: 96, contextSize: 16, contextFrames: 60, latents: 'masked-mean' },
-  training: { ...TRAINING, epochs: 40, flowEpochs: 15 },
+  training: { ...TRAINING, epochs: 120, flowEpochs: 25, lrDecay: 0.98 },
   scoring: { ...SCORING, streamingPasses: 'rotating', onlineFractionFloorFrames: 210, streamingFlowEvery: 2 },
 };
 
