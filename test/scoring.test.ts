@@ -6,7 +6,7 @@ import { FEATURE_SIZE } from '../src/model/normalise.js';
 import { presetByName, TINY } from '../src/model/presets.js';
 import { frameLevelScores, sequenceScore, topKJoints } from '../src/model/scoring.js';
 import { jointIndex } from '../src/model/skeleton.js';
-import { densestRun, percentile, robustScale } from '../src/model/stats.js';
+import { densestRun, percentile, robustScale, tailQuantile } from '../src/model/stats.js';
 import type { RawClipTerms } from '../src/model/types.js';
 
 const J = 21;
@@ -29,6 +29,23 @@ describe('statistics', () => {
     expect(percentile([0, 10], 97)).toBeCloseTo(9.7);
     expect(percentile([5], 99)).toBe(5);
   });
+  it('tail quantile: recovers an exponential tail, and is the plain percentile for few values', () => {
+    // Evenly spaced quantiles of Exp(1): the 99th percentile is ln(100).
+    const exp = Array.from({ length: 400 }, (_, i) => -Math.log(1 - (i + 0.5) / 400));
+    expect(tailQuantile(exp, 99)).toBeCloseTo(Math.log(100), 1);
+    expect(tailQuantile(exp, 98.5)).toBeCloseTo(Math.log(1 / 0.015), 1);
+    // 120 values, one of the top three an accident of sampling: the empirical 98.5th
+    // percentile (rank 117.2 of 0..119) follows the third-highest value, the fitted tail much less.
+    const base = Array.from({ length: 120 }, (_, i) => -Math.log(1 - (i + 0.5) / 120));
+    const lucky = base.slice();
+    lucky[117] = lucky[116]!; // the third-highest value happens to be low
+    const swing = (f: (v: number[]) => number): number => Math.abs(f(base) - f(lucky));
+    expect(swing((v) => tailQuantile(v, 98.5))).toBeLessThan(swing((v) => percentile(v, 98.5)) / 3);
+    expect(tailQuantile([1, 2, 3, 4, 5], 99)).toBe(percentile([1, 2, 3, 4, 5], 99));
+    expect(tailQuantile(Array(40).fill(2), 99)).toBe(2); // a flat top
+    expect(tailQuantile(exp, 50)).toBe(percentile(exp, 50)); // not in the tail
+  });
+
   it('robust scale ignores a few wild values', () => {
     const values = Array.from({ length: 100 }, (_, i) => (i % 10) / 10);
     const clean = robustScale(values);

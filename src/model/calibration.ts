@@ -6,7 +6,7 @@ import { CANONICAL_JOINTS } from './skeleton.js';
 import { frameLevelScores, frameReconstruction, jointDeviations, sequenceScore } from './scoring.js';
 import { peakScore } from './clip-rule.js';
 import { correctEdges, fitEdgeProfile } from './edges.js';
-import { percentile, robustScale } from './stats.js';
+import { percentile, robustScale, tailQuantile } from './stats.js';
 import type { Calibration, RawClipTerms, ScoringConfig, Thresholds } from './types.js';
 
 /** Smallest spread of a squared relative bone-length deviation: a 0.3% length change is one unit. */
@@ -15,7 +15,8 @@ const MIN_BONE_SPREAD = 1e-5;
 /**
  * Thresholds at the configured percentiles of normal frame scores, sequence scores and clip
  * peaks (sequence scores and peaks of the frames after the first settleFrames, as
- * sequenceScore and the clip rule's spike arm see them).
+ * sequenceScore and the clip rule's spike arm see them). The spike percentile is far in a
+ * tail of one value per clip, so it comes from a fitted tail (tailQuantile).
  */
 export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scoring: ScoringConfig, settleFrames = 0): Thresholds {
   const frameScores: number[] = [];
@@ -30,7 +31,7 @@ export function thresholdsFor(frameScoresPerClip: readonly Float32Array[], scori
     frame: percentile(frameScores, scoring.framePercentile),
     sequence: percentile(sequenceScores, scoring.sequencePercentile),
     fraction: scoring.fractionThreshold,
-    spike: percentile(peaks, scoring.spikePercentile),
+    spike: tailQuantile(peaks, scoring.spikePercentile),
   };
 }
 

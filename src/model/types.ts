@@ -86,7 +86,8 @@ export interface ScoringConfig {
   /**
    * Clip rule, spike arm: percentile of per-clip peak scores on normal validation clips;
    * a clip whose peak passes it is anomalous however brief the peak. 98.5 in the presets:
-   * 1.5% of normal takes is the spike arm's share of the false-positive budget.
+   * 1.5% of normal takes is the spike arm's share of the false-positive budget. Estimated
+   * from an exponential tail fitted to the top fifth of the peaks (see tailQuantile).
    */
   readonly spikePercentile: number;
   /** Number of complementary masks used at scoring time (each joint-frame masked once). */
