@@ -308,7 +308,7 @@ export const HOLD_UNITS = 15;
 /** Evidence of a hold of `run` frames (each identical to the one before it). */
 export function holdUnits(run: number): number {
   if (run < 2 || run > HOLD_MAX_FRAMES) return 0;
-  return (HOLD_UNITS * Math.min(1, (run - 1) / (HOLD_FULL_FRAMES - 1)));
+  return HOLD_UNITS * Math.min(1, (run - 1) / (HOLD_FULL_FRAMES - 1));
 }
 
 /**
