@@ -171,10 +171,10 @@ export class OnlineScoring {
   private currentScales(): EffectiveScales {
     const { calibration: c, weights: w } = this;
     const acc = w.temporalPrior ? (c.accelerations ?? null) : null;
-    const holds = w.holdPrior ?? false;
-    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc, holds };
+    const holdPrior = w.holdPrior ?? false;
+    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc, holdPrior };
     return {
-      holds,
+      holdPrior,
       joints: c.joints.map((normal, j) => this.adaptive(this.window.jointErrors, J, j, normal)),
       nll: this.adaptive(this.window.nll, 1, 0, c.nll),
       accelerations: acc ? acc.map((normal, j) => this.adaptive(this.window.accelerations, J, j, normal)) : null,

@@ -68,7 +68,7 @@ export interface EffectiveScales {
   /** null: no temporal prior. */
   readonly accelerations: readonly TermScale[] | null;
   /** Whether the hold prior's evidence counts. */
-  readonly holds: boolean;
+  readonly holdPrior: boolean;
 }
 
 /** Effective scales from a clip's raw terms over frames [from, to) (the whole clip by default). */
@@ -82,10 +82,10 @@ export function effectiveScales(
   to = terms.frameCount,
 ): EffectiveScales {
   const acc = temporalPrior ? (scales.accelerations ?? null) : null;
-  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holds: holdPrior };
+  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holdPrior };
   const col = (values: Float32Array, j: number): Float32Array => column(values, j, from, to);
   return {
-    holds: holdPrior,
+    holdPrior,
     joints: scales.joints.map((normal, j) => adaptiveScale(col(terms.jointErrors, j), normal)),
     nll: adaptiveScale(terms.nll.subarray(from, to), scales.nll),
     // Acceleration spikes are always judged against the avatar's own motion (floored at normal).
@@ -102,7 +102,7 @@ export function jointDeviationsWith(terms: RawClipTerms, bones: readonly TermSca
       // The priors only ever add evidence: a bone as long as usual says nothing.
       const boneTerm = Math.max(0, standardise(terms.boneDeviations[i]!, bones[j]!));
       const temporalTerm = scales.accelerations ? Math.max(0, standardise(terms.accelerations[i]!, scales.accelerations[j]!) - TEMPORAL_MARGIN) : 0;
-      const holdTerm = scales.holds ? terms.holds[i]! : 0;
+      const holdTerm = scales.holdPrior ? terms.holds[i]! : 0;
       out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm + holdTerm;
     }
   }
