@@ -49,7 +49,7 @@ function standardise(value: number, scale: TermScale): number {
 
 /**
  * Standardised joint errors, T x J: the MAE's error for the joint plus the physical
- * priors' evidence (rigid bones, joint limits; see kinematic-prior.ts). Adaptive: the MAE error is judged against the avatar's own recent errors, so
+ * priors' evidence (rigid bones, joint limits, acceleration spikes, holds; see kinematic-prior.ts). Adaptive: the MAE error is judged against the avatar's own recent errors, so
  * motion that is merely unfamiliar (uniformly harder to reconstruct) is not an anomaly,
  * while a deviation from how well this avatar's motion is explained is. Otherwise:
  * against normal validation data. Bone deviations are always judged against normal data.
