@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/model/backend.js';
 import { IncrementalScorer } from '../src/model/incremental-scorer.js';
-import { loadModel, type LoadedModel } from '../src/model/model-dir.js';
+import { loadModel, withScoringOverrides, type LoadedModel } from '../src/model/model-dir.js';
+import { HOLD_UNITS } from '../src/model/kinematic-prior.js';
 import { StreamingWorkerPool } from '../src/model/streaming-pool.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { pooledContext } from '../src/model/mae.js';
@@ -288,6 +289,35 @@ describe('incremental scorer with the shipped model', () => {
     // ...and keeps streaming afterwards.
     const [next] = await scorer.scoreNewFrames([{ avatar: 'b0', frames: 3, positions: motions[0]!.positions.slice(0, 3 * J * 3) }]);
     expect(next!.frameScores.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('hold prior switched by the deployment', () => {
+  it('off in the worker and in this thread alike: a stalled stream loses exactly the hold evidence', async () => {
+    await initBackend('wasm');
+    const shipped = await loadModel();
+    expect(shipped.config.scoring.holdPrior).toBe(true);
+    const off = withScoringOverrides(shipped, { holdPrior: false });
+    expect(off.config.scoring.holdPrior).toBe(false);
+    expect(withScoringOverrides(shipped, { holdPrior: undefined })).toBe(shipped);
+    const positions = walkerMotion({ frames: 60 }).positions.slice();
+    const stride = J * 3;
+    for (let t = 40; t < 60; t++) positions.copyWithin(t * stride, 39 * stride, 40 * stride); // the stream stalls at frame 39
+    const local = { on: new IncrementalScorer(shipped), off: new IncrementalScorer(off) };
+    const pool = new StreamingWorkerPool({ modelDir: shipped.dir, backend: 'wasm', workers: 1, fps: local.on.fps, windowFrames: local.on.windowFrames, thresholds: local.on.thresholds, holdPrior: false });
+    try {
+      const batch = [{ avatar: 'stalled', frames: 60, positions }];
+      const [on] = await local.on.scoreNewFrames(batch);
+      const [offHere] = await local.off.scoreNewFrames(batch);
+      const [offThere] = await pool.scoreNewFrames(batch);
+      const foot = jointIndex('LeftFoot');
+      // Frame 50: held for 11 frames, full evidence (HOLD_UNITS), weighted by alpha in the joint score.
+      expect(on!.jointScores[50 * J + foot]! - offHere!.jointScores[50 * J + foot]!).toBeCloseTo(shipped.config.scoring.alpha * HOLD_UNITS, 3);
+      expect(Array.from(on!.frameScores.subarray(0, 40))).toEqual(Array.from(offHere!.frameScores.subarray(0, 40)));
+      for (let t = 0; t < 60; t++) expect(offThere!.frameScores[t]).toBeCloseTo(offHere!.frameScores[t]!, 4);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

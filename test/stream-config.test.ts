@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, envName, loadConfig, resolveConfig } from '../src/stream/config.js';
+import { ConfigError, DEFAULT_CONFIG, envName, holdPriorOption, loadConfig, resolveConfig } from '../src/stream/config.js';
 
 describe('config', () => {
   let dir: string;
@@ -26,6 +26,16 @@ describe('config', () => {
       flags: { port: '9200' },
     });
     expect(config).toMatchObject({ port: 9200, tickMs: 40, host: '0.0.0.0', model: 'models/x' });
+  });
+
+  it('takes the hold prior as on, off or the model\'s (null), and nothing else', () => {
+    expect(resolveConfig({ env: {} }).holdPrior).toBeNull();
+    expect(holdPriorOption(resolveConfig({ env: {} }))).toBeUndefined();
+    const off = resolveConfig({ env: { MOTIONGUARD_HOLD_PRIOR: 'off' } });
+    expect(off.holdPrior).toBe('off');
+    expect(holdPriorOption(off)).toBe(false);
+    expect(holdPriorOption(resolveConfig({ file: { name: 'c.json', values: { holdPrior: 'on' } }, env: {} }))).toBe(true);
+    expect(() => resolveConfig({ env: { MOTIONGUARD_HOLD_PRIOR: 'false' } })).toThrow(/MOTIONGUARD_HOLD_PRIOR: must be one of on, off/);
   });
 
   it('maps keys to environment names', () => {

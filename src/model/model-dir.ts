@@ -48,6 +48,17 @@ export interface LoadedModel {
   readonly training: TrainingInfo;
 }
 
+/**
+ * The model with some scoring switches set otherwise (a deployment's choice, e.g. the hold
+ * prior off for rigs that animate a limb only some of the time). The thresholds stay those
+ * calibrated with the model's own settings. Undefined keys keep the model's value.
+ */
+export function withScoringOverrides(loaded: LoadedModel, overrides: Partial<Pick<ScoringConfig, 'holdPrior'>>): LoadedModel {
+  const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<ScoringConfig>;
+  if (Object.keys(set).length === 0) return loaded;
+  return { ...loaded, config: { ...loaded.config, scoring: { ...loaded.config.scoring, ...set } } };
+}
+
 export class ModelLoadError extends Error {
   override readonly name = 'ModelLoadError';
 }

@@ -20,6 +20,8 @@ export interface StreamingPoolOptions {
   readonly windowFrames: number;
   readonly thresholds: Thresholds;
   readonly fractionFloorFrames?: number;
+  /** Passed to each worker's model (see withScoringOverrides); the model's setting when absent. */
+  readonly holdPrior?: boolean;
 }
 
 export class StreamingWorkerPool implements StreamingScorer {
@@ -40,7 +42,7 @@ export class StreamingWorkerPool implements StreamingScorer {
     this.fractionFloorFrames = options.fractionFloorFrames;
     this.load = new Array<number>(options.workers).fill(0);
     const script = new URL('./streaming-worker.mjs', import.meta.url);
-    this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend }, 'streaming worker'));
+    this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend, holdPrior: options.holdPrior }, 'streaming worker'));
   }
 
   get size(): number {

@@ -22,6 +22,12 @@ export interface ServerConfig extends Limits {
   readonly workers: number | null;
   /** Streaming scorer strategy; null = the model's default. */
   readonly strategy: StreamingStrategy | null;
+  /**
+   * The hold prior (a hand or foot bit-still on its segment) on or off; null = the model's
+   * setting. 'off' for avatars whose rig freezes a limb in normal use (legs animated only
+   * while walking).
+   */
+  readonly holdPrior: 'on' | 'off' | null;
   readonly tickMs: number;
   readonly minFrames: number;
   /** The online rule's fraction floor; null = the model's (ScoringConfig.onlineFractionFloorFrames). */
@@ -57,6 +63,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   backend: null,
   workers: null,
   strategy: null,
+  holdPrior: null,
   tickMs: 100,
   minFrames: 30,
   fractionFloorFrames: null,
@@ -91,6 +98,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   backend: { kind: 'enum', values: BACKEND_NAMES, nullable: true },
   workers: { kind: 'int', min: 0, max: 64, nullable: true },
   strategy: { kind: 'enum', values: STREAMING_STRATEGIES, nullable: true },
+  holdPrior: { kind: 'enum', values: ['on', 'off'], nullable: true },
   tickMs: { kind: 'int', min: 5, max: 60_000 },
   minFrames: { kind: 'int', min: 1, max: 10_000 },
   fractionFloorFrames: { kind: 'int', min: 1, max: 10_000, nullable: true },
@@ -114,6 +122,11 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
 };
 
 export const CONFIG_KEYS = Object.keys(SPECS) as (keyof ServerConfig)[];
+
+/** The config's holdPrior as the streaming scorer takes it (undefined: the model's setting). */
+export function holdPriorOption(config: Pick<ServerConfig, 'holdPrior'>): boolean | undefined {
+  return config.holdPrior === null ? undefined : config.holdPrior === 'on';
+}
 
 /** tickMs -> MOTIONGUARD_TICK_MS */
 export function envName(key: string): string {
