@@ -164,6 +164,16 @@ describe('clip rule', () => {
     expect(thresholdsFor([Float32Array.from(early)], scoring, 6).spike).toBe(0);
     expect(thresholdsFor([Float32Array.from(early)], scoring).spike).toBe(9);
   });
+  it('counts no settle frame in the fraction arm either: a short take that starts over the threshold is not sustained', () => {
+    const start = Array.from({ length: 45 }, (_, i) => (i < 12 ? 2 : 0)); // its first 12 frames over, below the spike threshold
+    expect(decideClip(start, thresholds, 120)).toMatchObject({ anomalous: true, reason: 'sustained' });
+    const settled = decideClip(start, thresholds, 120, 6);
+    expect(settled).toMatchObject({ anomalous: false, reason: 'none' });
+    expect(settled.fraction).toBeCloseTo(6 / 120, 9); // frames 6-11 still count, over the floored denominator
+    const later = Array.from({ length: 45 }, (_, i) => (i >= 20 && i < 32 ? 2 : 0)); // the same 12 frames later on
+    expect(decideClip(later, thresholds, 120, 6)).toMatchObject({ anomalous: true, reason: 'sustained' });
+  });
+
   it('lets isolated mild peaks pass', () => {
     const scores = Array.from({ length: 100 }, (_, i) => (i % 20 === 0 ? 2 : 0));
     expect(decideClip(scores, thresholds)).toMatchObject({ anomalous: false, reason: 'none' });

@@ -9,12 +9,13 @@ import type { ClipDecision, Thresholds } from './types.js';
 /**
  * Frames over the threshold / max(frames, floorFrames). The floor (0: none) keeps a short
  * clip from being called anomalous for a handful of unusual frames, as the online rule's
- * fractionFloorFrames does for a young window.
+ * fractionFloorFrames does for a young window. Frames before `fromFrame` are not counted
+ * over (they still count in the denominator).
  */
-export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold: number, floorFrames = 0): number {
+export function fractionOverThreshold(frameScores: ArrayLike<number>, threshold: number, floorFrames = 0, fromFrame = 0): number {
   if (frameScores.length === 0) return 0;
   let over = 0;
-  for (let i = 0; i < frameScores.length; i++) if (frameScores[i]! > threshold) over++;
+  for (let i = fromFrame; i < frameScores.length; i++) if (frameScores[i]! > threshold) over++;
   return over / Math.max(frameScores.length, floorFrames);
 }
 
@@ -26,11 +27,15 @@ export function peakScore(frameScores: ArrayLike<number>, fromFrame = 0): number
 }
 
 /**
- * floorFrames: see fractionOverThreshold. settleFrames: the first frames the spike arm
- * ignores (maxFrameScore still reports the peak of every frame).
+ * floorFrames: see fractionOverThreshold. settleFrames: the first frames, scored with almost
+ * no context, that neither arm counts (maxFrameScore still reports the peak of every
+ * frame). Held-out, settle frames out of the fraction arm too: false positives 2.6% -> 0.0%,
+ * recall 91.6% -> 91.1%; a model that never saw the 'active' style, on those takes: 8.0% ->
+ * 3.8% (energetic takes that start mid-movement passed the frame threshold in their first
+ * 10-13 frames).
  */
 export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds, floorFrames = 0, settleFrames = 0): ClipDecision {
-  const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames);
+  const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames, Math.min(settleFrames, frameScores.length));
   const maxFrameScore = peakScore(frameScores);
   const sustained = fraction >= thresholds.fraction;
   const spike = peakScore(frameScores, settleFrames) > thresholds.spike;

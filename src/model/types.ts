@@ -79,8 +79,9 @@ export interface ScoringConfig {
    */
   readonly fractionFloorFrames?: number;
   /**
-   * Clip rule, spike arm: the clip's first frames that neither set nor trigger the spike
-   * threshold (a causal model scores them with almost no context). 0 or absent: none.
+   * The clip's first frames, which a causal model scores with almost no context: they
+   * neither set nor trigger the spike threshold, count toward neither the fraction arm nor
+   * the sequence score (named for the arm that used it first). 0 or absent: none.
    */
   readonly spikeSettleFrames?: number;
   /**
