@@ -17,6 +17,7 @@ import { carryRotatingErrors, hidesCell } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
 import { crossesPeriod, DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
 import { PositionHistory } from './position-history.js';
+import { concatTerms } from './raw-terms.js';
 import { jointErrorsFromTokens } from './scoring.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
 import type { AvatarFrames, AvatarScores, StreamingScorer } from './streaming-scorer.js';
@@ -427,27 +428,4 @@ class ScratchBuffers {
     }
     return buffer.subarray(0, length).fill(0);
   }
-}
-
-/** Concatenates per-tick raw terms of one clip. */
-export function concatTerms(parts: readonly RawClipTerms[]): RawClipTerms {
-  const frameCount = parts.reduce((s, p) => s + p.frameCount, 0);
-  const join = (pick: (p: RawClipTerms) => Float32Array, width: number): Float32Array => {
-    const out = new Float32Array(frameCount * width);
-    let at = 0;
-    for (const p of parts) {
-      out.set(pick(p), at);
-      at += p.frameCount * width;
-    }
-    return out;
-  };
-  return {
-    frameCount,
-    jointErrors: join((p) => p.jointErrors, J),
-    nll: join((p) => p.nll, 1),
-    boneDeviations: join((p) => p.boneDeviations, J),
-    limitViolations: join((p) => p.limitViolations, J),
-    accelerations: join((p) => p.accelerations, J),
-    holds: join((p) => p.holds, J),
-  };
 }

@@ -10,6 +10,7 @@
  */
 import { CANONICAL_JOINTS } from './skeleton.js';
 import { scoresWith, type EffectiveScales, type FrameLevelScores } from './scoring.js';
+import { buildTerms, sliceTerms, TERM_NAMES, TERM_WIDTH } from './raw-terms.js';
 import { robustScaleFast } from './stats.js';
 import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './types.js';
 
@@ -51,6 +52,8 @@ export function refreshPhase(firstFrame: Float32Array, period: number): number {
   return hash % period;
 }
 
+const EMPTY: Float32Array = new Float32Array(0);
+
 /**
  * The last windowFrames frames of raw terms, oldest first, contiguous. Each array's buffer
  * holds twice the capacity, so the frames are shifted down once per `capacity` appended
@@ -58,21 +61,19 @@ export function refreshPhase(firstFrame: Float32Array, period: number): number {
  */
 class TermsWindow implements RawClipTerms {
   frameCount = 0;
-  jointErrors: Float32Array;
-  nll: Float32Array;
-  boneDeviations: Float32Array;
-  limitViolations: Float32Array;
-  accelerations: Float32Array;
-  holds: Float32Array;
-  private readonly buffers: Record<TermName, Float32Array>;
+  // Views of the window's frames in `buffers`, set by expose().
+  jointErrors = EMPTY;
+  nll = EMPTY;
+  boneDeviations = EMPTY;
+  limitViolations = EMPTY;
+  accelerations = EMPTY;
+  holds = EMPTY;
+  private readonly buffers: RawClipTerms;
   /** Frame index in the buffers of the window's oldest frame. */
   private start = 0;
 
   constructor(private readonly capacity: number) {
-    const make = (width: number): Float32Array => new Float32Array(2 * capacity * width);
-    this.buffers = { jointErrors: make(J), nll: make(1), boneDeviations: make(J), limitViolations: make(J), accelerations: make(J), holds: make(J) };
-    this.jointErrors = this.nll = this.boneDeviations = this.limitViolations = this.accelerations = this.holds = new Float32Array(0);
-    this.expose();
+    this.buffers = buildTerms(2 * capacity, (_, width) => new Float32Array(2 * capacity * width));
   }
 
   /** Appends the terms' frames (at most capacity of them), dropping the oldest. */
@@ -95,19 +96,12 @@ class TermsWindow implements RawClipTerms {
   }
 
   private expose(): void {
-    const view = (name: TermName): Float32Array => this.buffers[name].subarray(this.start * TERM_WIDTH[name], (this.start + this.frameCount) * TERM_WIDTH[name]);
-    this.jointErrors = view('jointErrors');
-    this.nll = view('nll');
-    this.boneDeviations = view('boneDeviations');
-    this.limitViolations = view('limitViolations');
-    this.accelerations = view('accelerations');
-    this.holds = view('holds');
+    for (const name of TERM_NAMES) {
+      const width = TERM_WIDTH[name];
+      this[name] = this.buffers[name].subarray(this.start * width, (this.start + this.frameCount) * width);
+    }
   }
 }
-
-type TermName = Exclude<keyof RawClipTerms, 'frameCount'>;
-const TERM_NAMES: readonly TermName[] = ['jointErrors', 'nll', 'boneDeviations', 'limitViolations', 'accelerations', 'holds'];
-const TERM_WIDTH: Readonly<Record<TermName, number>> = { jointErrors: J, nll: 1, boneDeviations: J, limitViolations: J, accelerations: J, holds: J };
 
 export class OnlineScoring {
   private readonly window: TermsWindow;
@@ -223,16 +217,4 @@ export function onlineClipScores(
     jointScores.set(scored.jointScores, from * J);
   }
   return { frameScores, jointScores };
-}
-
-export function sliceTerms(terms: RawClipTerms, from: number, to: number): RawClipTerms {
-  return {
-    frameCount: to - from,
-    jointErrors: terms.jointErrors.subarray(from * J, to * J),
-    nll: terms.nll.subarray(from, to),
-    boneDeviations: terms.boneDeviations.subarray(from * J, to * J),
-    limitViolations: terms.limitViolations.subarray(from * J, to * J),
-    accelerations: terms.accelerations.subarray(from * J, to * J),
-    holds: terms.holds.subarray(from * J, to * J),
-  };
 }

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from './backend.js';
 import { loadModel } from './model-dir.js';
 import { createMotion } from './motion.js';
+import { termBuffers } from './raw-terms.js';
 import { LocalTerms } from './scorer.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
 import type { RawClipTerms } from './types.js';
@@ -31,7 +32,7 @@ port.on('message', async (request: WorkerRequest) => {
     const source = await ready;
     const motions = request.motions.map((m) => createMotion(m.fps, CANONICAL_JOINTS, m.positions));
     const terms = await source.rawTerms(motions);
-    const transfer = terms.flatMap((t) => [t.jointErrors.buffer, t.nll.buffer, t.boneDeviations.buffer, t.limitViolations.buffer, t.accelerations.buffer, t.holds.buffer]) as ArrayBuffer[];
+    const transfer = terms.flatMap(termBuffers);
     port.postMessage({ id: request.id, result: terms } satisfies WorkerResponse, transfer);
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).message } satisfies WorkerResponse);
