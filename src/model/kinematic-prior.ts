@@ -311,6 +311,24 @@ export function holdUnits(run: number): number {
   return HOLD_UNITS * Math.min(1, (run - 1) / (HOLD_FULL_FRAMES - 1));
 }
 
+interface IndexedHoldCheck {
+  readonly j: number;
+  readonly anchors: readonly number[];
+}
+
+/** HOLD_CHECKS with joint indices, those a joint list has (memoised like limitsFor: the streaming path asks every tick). */
+const indexedHoldChecks = new WeakMap<readonly string[], IndexedHoldCheck[]>();
+function holdChecksFor(jointNames: readonly string[]): IndexedHoldCheck[] {
+  let checks = indexedHoldChecks.get(jointNames);
+  if (!checks) {
+    checks = HOLD_CHECKS.map(([name, anchors]) => ({ j: jointNames.indexOf(name), anchors: anchors.map((a) => jointNames.indexOf(a)) })).filter(
+      (c) => c.j >= 0 && c.anchors.every((a) => a >= 0),
+    );
+    indexedHoldChecks.set(jointNames, checks);
+  }
+  return checks;
+}
+
 /**
  * Frames [from, to) x J: evidence that a watched joint holds its place on its segment, by
  * how many frames in a row it has (see holdUnits). Causal: frame t looks only at frames up
@@ -326,16 +344,24 @@ export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount): 
     const o = t * J * 3;
     return norm3(p[o + a * 3]! - p[o + b * 3]!, p[o + a * 3 + 1]! - p[o + b * 3 + 1]!, p[o + a * 3 + 2]! - p[o + b * 3 + 2]!);
   };
-  for (const [name, anchorNames] of HOLD_CHECKS) {
-    const j = motion.jointNames.indexOf(name);
-    const anchors = anchorNames.map((n) => motion.jointNames.indexOf(n));
-    if (j < 0 || anchors.some((a) => a < 0)) continue;
+  for (const { j, anchors } of holdChecksFor(motion.jointNames)) {
     const held = (t: number): boolean => anchors.every((a) => Math.abs(distance(t, j, a) - distance(t - 1, j, a)) < HOLD_TOLERANCE_METRES);
     // The run in progress at `from`: scanned back, at most one past HOLD_MAX_FRAMES.
     let run = 0;
     while (from - run - 1 >= 1 && run <= HOLD_MAX_FRAMES && held(from - run - 1)) run++;
-    for (let t = Math.max(from, 1); t < to; t++) {
-      run = held(t) ? run + 1 : 0;
+    // Forward, each frame's distances are measured once and kept for the next frame.
+    const first = Math.max(from, 1);
+    if (first >= to) continue;
+    let previous = Float64Array.from(anchors, (a) => distance(first - 1, j, a));
+    let current = new Float64Array(anchors.length);
+    for (let t = first; t < to; t++) {
+      let still = true;
+      for (let k = 0; k < anchors.length; k++) {
+        current[k] = distance(t, j, anchors[k]!);
+        if (!(Math.abs(current[k]! - previous[k]!) < HOLD_TOLERANCE_METRES)) still = false;
+      }
+      [previous, current] = [current, previous];
+      run = still ? run + 1 : 0;
       // t - run is the run's first frame; the frame before it must exist (seen moving).
       if (t - run >= 1) out[(t - from) * J + j] = holdUnits(run);
     }
