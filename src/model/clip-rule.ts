@@ -35,7 +35,7 @@ export function peakScore(frameScores: ArrayLike<number>, fromFrame = 0): number
  * 10-13 frames).
  */
 export function decideClip(frameScores: ArrayLike<number>, thresholds: Thresholds, floorFrames = 0, settleFrames = 0): ClipDecision {
-  const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames, Math.min(settleFrames, frameScores.length));
+  const fraction = fractionOverThreshold(frameScores, thresholds.frame, floorFrames, settleFrames);
   const maxFrameScore = peakScore(frameScores);
   const sustained = fraction >= thresholds.fraction;
   const spike = peakScore(frameScores, settleFrames) > thresholds.spike;

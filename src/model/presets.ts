@@ -64,7 +64,7 @@ export const SMALL: ModelConfig = {
  * then the mean of that pass's last three latents). Its sample-and-hold errors come in
  * longer runs, so the online fraction's floor is 210 frames (replayed validation takes:
  * 3.2% alert at 180, 2.4% at 210). Trained long: 120 autoencoder epochs (learning rate
- * decayed by 0.98 per epoch) and 25 flow epochs, ~25 minutes on two cores (held-out clip AUC
+ * decayed by 0.98 per epoch) and 25 flow epochs, ~30 minutes on two cores (held-out clip AUC
  * 0.966 -> 0.970 and recall 90.2% -> 91.6% over 40 / 15 epochs at 0.95).
  */
 export const TINY: ModelConfig = {
