@@ -312,8 +312,8 @@ describe('hold prior switched by the deployment', () => {
       const [offHere] = await local.off.scoreNewFrames(batch);
       const [offThere] = await pool.scoreNewFrames(batch);
       const foot = jointIndex('LeftFoot');
-      // Frame 50: held for 11 frames, full evidence (HOLD_UNITS), weighted by alpha in the joint score.
-      expect(on!.jointScores[50 * J + foot]! - offHere!.jointScores[50 * J + foot]!).toBeCloseTo(shipped.config.scoring.alpha * HOLD_UNITS, 3);
+      // Frame 50: held for 11 frames, a long hold's evidence (2 x HOLD_UNITS), weighted by alpha in the joint score.
+      expect(on!.jointScores[50 * J + foot]! - offHere!.jointScores[50 * J + foot]!).toBeCloseTo(shipped.config.scoring.alpha * 2 * HOLD_UNITS, 3);
       expect(Array.from(on!.frameScores.subarray(0, 40))).toEqual(Array.from(offHere!.frameScores.subarray(0, 40)));
       for (let t = 0; t < 60; t++) expect(offThere!.frameScores[t]).toBeCloseTo(offHere!.frameScores[t]!, 4);
     } finally {

@@ -149,7 +149,9 @@ describe('hold prior', () => {
       expect(at(e, 40, name)).toBe(0); // one repeated frame: a late packet, not yet a stall
       expect(at(e, 41, name)).toBeCloseTo(HOLD_UNITS / 3, 5);
       expect(at(e, 43, name)).toBe(HOLD_UNITS);
-      expect(at(e, 51, name)).toBe(HOLD_UNITS);
+      expect(at(e, 48, name)).toBe(HOLD_UNITS);
+      expect(at(e, 49, name)).toBe(2 * HOLD_UNITS); // held HOLD_LONG_FRAMES in a row: no real take does
+      expect(at(e, 51, name)).toBe(2 * HOLD_UNITS);
       expect(at(e, 52, name)).toBe(0);
     }
     expect(at(e, 45, 'Head')).toBe(0); // only the watched joints carry it
@@ -176,10 +178,37 @@ describe('hold prior', () => {
       });
     }
     const e = holdEvidence(createMotion(30, walk.jointNames, positions));
-    expect(at(e, 130, 'LeftFoot')).toBe(HOLD_UNITS);
-    expect(at(e, 130, 'LeftToes')).toBe(HOLD_UNITS);
+    expect(at(e, 105, 'LeftFoot')).toBe(HOLD_UNITS);
+    expect(at(e, 130, 'LeftFoot')).toBe(2 * HOLD_UNITS);
+    expect(at(e, 130, 'LeftToes')).toBe(2 * HOLD_UNITS);
     expect(at(e, 130, 'RightFoot')).toBe(0);
     expect(at(e, 130, 'LeftHand')).toBe(0);
+  });
+
+  it('sees a hand kept in place on the torso even when the clavicle under it moves', () => {
+    const positions = walk.positions.slice();
+    const p = (t: number, name: Parameters<typeof jointIndex>[0]): number[] => [0, 1, 2].map((a) => positions[(t * J + jointIndex(name)) * 3 + a]!);
+    // Forearm and hand keep their offset from the Chest from frame 100 on, while the body walks
+    // and the left clavicle shrugs.
+    const arm = ['LeftLowerArm', 'LeftHand'] as const;
+    const offsets = arm.map((name) => p(99, name).map((v, a) => v - p(99, 'Chest')[a]!));
+    for (let t = 100; t < 160; t++) {
+      const shrug = 0.03 * Math.sin((2 * Math.PI * (t - 100)) / 30);
+      positions[(t * J + jointIndex('LeftShoulder')) * 3 + 1]! += shrug / 2;
+      positions[(t * J + jointIndex('LeftUpperArm')) * 3 + 1]! += shrug;
+      const chest = p(t, 'Chest');
+      arm.forEach((name, k) => {
+        for (let a = 0; a < 3; a++) positions[(t * J + jointIndex(name)) * 3 + a] = chest[a]! + offsets[k]![a]!;
+      });
+    }
+    const distance = (t: number, a: Parameters<typeof jointIndex>[0], b: Parameters<typeof jointIndex>[0]): number => Math.hypot(...p(t, a).map((v, i) => v - p(t, b)[i]!));
+    // The clavicle joints do not hold the hand still: its distance to them keeps changing.
+    expect(Math.abs(distance(130, 'LeftHand', 'LeftUpperArm') - distance(129, 'LeftHand', 'LeftUpperArm'))).toBeGreaterThan(1e-4);
+    const e = holdEvidence(createMotion(30, walk.jointNames, positions));
+    expect(at(e, 102, 'LeftHand')).toBeCloseTo((2 / 3) * HOLD_UNITS, 5);
+    expect(at(e, 130, 'LeftHand')).toBe(2 * HOLD_UNITS);
+    expect(at(e, 130, 'RightHand')).toBe(0);
+    expect(at(e, 170, 'LeftHand')).toBe(0);
   });
 
   it('says nothing of a joint never seen moving, nor of a hold past HOLD_MAX_FRAMES', () => {
@@ -191,7 +220,7 @@ describe('hold prior', () => {
     const stalled = walk.positions.slice(0, frames * stride);
     for (let t = 11; t < frames; t++) stalled.copyWithin(t * stride, 10 * stride, 11 * stride);
     const e = holdEvidence(createMotion(30, walk.jointNames, stalled));
-    expect(at(e, 10 + HOLD_MAX_FRAMES, 'LeftHand')).toBe(HOLD_UNITS);
+    expect(at(e, 10 + HOLD_MAX_FRAMES, 'LeftHand')).toBe(2 * HOLD_UNITS);
     expect(at(e, 11 + HOLD_MAX_FRAMES, 'LeftHand')).toBe(0);
   });
 
