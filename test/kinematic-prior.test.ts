@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOLD_MAX_FRAMES, HOLD_UNITS, accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, holdEvidence, jointLimitViolations } from '../src/model/kinematic-prior.js';
+import { HOLD_MAX_FRAMES, HOLD_UNITS, LIMIT_DEGREES_PER_UNIT, accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, holdEvidence, jointLimitViolations } from '../src/model/kinematic-prior.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
@@ -74,6 +74,18 @@ describe('joint-limit prior', () => {
     const violations = jointLimitViolations(createMotion(30, walk.jointNames, positions));
     expect(violations[15 * J + jointIndex('Neck')]!).toBeGreaterThan(4);
     expect(violations[5 * J + jointIndex('Neck')]!).toBe(0);
+  });
+
+  it('counts the degrees past a limit in LIMIT_DEGREES_PER_UNIT: an elbow at 170 degrees is 10 past 160', () => {
+    const positions = walk.positions.slice();
+    const set = (name: Parameters<typeof jointIndex>[0], xyz: readonly number[]): void => positions.set(xyz, jointIndex(name) * 3);
+    const [sx, sy, sz] = [0, 1, 2].map((a) => positions[jointIndex('LeftUpperArm') * 3 + a]!) as [number, number, number];
+    set('LeftLowerArm', [sx + 0.3, sy, sz]);
+    const bend = (170 * Math.PI) / 180;
+    set('LeftHand', [sx + 0.3 + 0.25 * Math.cos(bend), sy + 0.25 * Math.sin(bend), sz]);
+    const violations = jointLimitViolations(createMotion(30, walk.jointNames, positions));
+    expect(violations[jointIndex('LeftLowerArm')]!).toBeCloseTo(10 / LIMIT_DEGREES_PER_UNIT, 3);
+    expect(violations[J + jointIndex('LeftLowerArm')]!).toBe(0);
   });
 });
 
