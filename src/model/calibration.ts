@@ -40,7 +40,6 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
   const J = CANONICAL_JOINTS.length;
   const edges = fitEdgeProfile(rawClips, J);
   const clips = scoring.edgeCorrection ? rawClips.map((c) => correctEdges(c, edges, J)) : rawClips;
-  const adaptive = scoring.adaptive ?? true;
   const nll: number[] = [];
   const perJoint: number[][] = Array.from({ length: J }, () => []);
   const perBone: number[][] = Array.from({ length: J }, () => []);
@@ -62,7 +61,7 @@ export function calibrate(rawClips: readonly RawClipTerms[], scoring: ScoringCon
   });
   const recon: number[] = [];
   for (const clip of clips) {
-    recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, adaptive, scoring.temporalPrior ?? false, scoring.holdPrior ?? false), clip.frameCount));
+    recon.push(...frameReconstruction(jointDeviations(clip, { joints, bones, accelerations }, scoring), clip.frameCount));
   }
   const standardisation = { reconstruction: robustScale(recon), nll: robustScale(nll), joints, bones, edges, accelerations };
   const scores = rawClips.map((clip) => frameLevelScores(clip, standardisation, scoring).frameScores);

@@ -365,8 +365,9 @@ export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount): 
     const o = t * J * 3;
     return norm3(p[o + a * 3]! - p[o + b * 3]!, p[o + a * 3 + 1]! - p[o + b * 3 + 1]!, p[o + a * 3 + 2]! - p[o + b * 3 + 2]!);
   };
+  const unchanged = (now: number, before: number): boolean => Math.abs(now - before) < HOLD_TOLERANCE_METRES;
   for (const { j, anchors } of holdChecksFor(motion.jointNames)) {
-    const held = (t: number): boolean => anchors.every((a) => Math.abs(distance(t, j, a) - distance(t - 1, j, a)) < HOLD_TOLERANCE_METRES);
+    const held = (t: number): boolean => anchors.every((a) => unchanged(distance(t, j, a), distance(t - 1, j, a)));
     // The run in progress at `from`: scanned back, at most one past HOLD_MAX_FRAMES.
     let run = 0;
     while (from - run - 1 >= 1 && run <= HOLD_MAX_FRAMES && held(from - run - 1)) run++;
@@ -379,7 +380,7 @@ export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount): 
       let still = true;
       for (let k = 0; k < anchors.length; k++) {
         current[k] = distance(t, j, anchors[k]!);
-        if (!(Math.abs(current[k]! - previous[k]!) < HOLD_TOLERANCE_METRES)) still = false;
+        if (!unchanged(current[k]!, previous[k]!)) still = false;
       }
       [previous, current] = [current, previous];
       run = still ? run + 1 : 0;

@@ -9,7 +9,7 @@
  * of it. A young window's do not, which is why the shorter period stays until it fills.
  */
 import { CANONICAL_JOINTS } from './skeleton.js';
-import { scoresWith, type EffectiveScales, type FrameLevelScores } from './scoring.js';
+import { effectiveScales, scoresWith, type EffectiveScales, type FrameLevelScores } from './scoring.js';
 import { buildTerms, sliceTerms, TERM_NAMES, TERM_WIDTH } from './raw-terms.js';
 import { robustScaleFast } from './stats.js';
 import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './types.js';
@@ -163,16 +163,7 @@ export class OnlineScoring {
   }
 
   private currentScales(): EffectiveScales {
-    const { calibration: c, weights: w } = this;
-    const acc = w.temporalPrior ? (c.accelerations ?? null) : null;
-    const holdPrior = w.holdPrior ?? false;
-    if (!(w.adaptive ?? true)) return { joints: c.joints, nll: c.nll, accelerations: acc, holdPrior };
-    return {
-      holdPrior,
-      joints: c.joints.map((normal, j) => this.adaptive(this.window.jointErrors, J, j, normal)),
-      nll: this.adaptive(this.window.nll, 1, 0, c.nll),
-      accelerations: acc ? acc.map((normal, j) => this.adaptive(this.window.accelerations, J, j, normal)) : null,
-    };
+    return effectiveScales(this.window, this.calibration, this.weights, (values, width, j, normal) => this.adaptive(values, width, j, normal));
   }
 }
 

@@ -37,9 +37,10 @@ export function adaptiveScale(values: ArrayLike<number>, normal: TermScale): Ter
   return { center: own.center, spread: Math.max(own.spread, normal.spread) };
 }
 
-function column(values: Float32Array, j: number, from: number, to: number): Float32Array {
-  const out = new Float32Array(to - from);
-  for (let t = from; t < to; t++) out[t - from] = values[t * J + j]!;
+/** Column j of values laid out `width` per frame. */
+function column(values: Float32Array, width: number, j: number): Float32Array {
+  const out = new Float32Array(values.length / width);
+  for (let t = 0; t < out.length; t++) out[t] = values[t * width + j]!;
   return out;
 }
 
@@ -71,25 +72,33 @@ export interface EffectiveScales {
   readonly holdPrior: boolean;
 }
 
-/** Effective scales from a clip's raw terms over frames [from, to) (the whole clip by default). */
+/** The scoring switches that decide a clip's effective scales (absent: adaptive on, priors off). */
+export type ScaleSwitches = Pick<ScoringConfig, 'adaptive' | 'temporalPrior' | 'holdPrior'>;
+
+/**
+ * The avatar's own scale of column j of one term (laid out `width` numbers per frame),
+ * floored at the normal one: adaptiveScale of the whole clip offline, of the window online.
+ */
+export type OwnScale = (values: Float32Array, width: number, j: number, normal: TermScale) => TermScale;
+
+const wholeClipScale: OwnScale = (values, width, j, normal) => adaptiveScale(column(values, width, j), normal);
+
+/** Effective scales of a clip's raw terms, the avatar's own drawn by `own` (the whole clip's by default). */
 export function effectiveScales(
   terms: RawClipTerms,
   scales: Pick<Calibration, 'joints' | 'nll' | 'accelerations'>,
-  adaptive: boolean,
-  temporalPrior: boolean,
-  holdPrior = false,
-  from = 0,
-  to = terms.frameCount,
+  switches: ScaleSwitches,
+  own: OwnScale = wholeClipScale,
 ): EffectiveScales {
-  const acc = temporalPrior ? (scales.accelerations ?? null) : null;
-  if (!adaptive) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holdPrior };
-  const col = (values: Float32Array, j: number): Float32Array => column(values, j, from, to);
+  const acc = switches.temporalPrior ? (scales.accelerations ?? null) : null;
+  const holdPrior = switches.holdPrior ?? false;
+  if (!(switches.adaptive ?? true)) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holdPrior };
   return {
     holdPrior,
-    joints: scales.joints.map((normal, j) => adaptiveScale(col(terms.jointErrors, j), normal)),
-    nll: adaptiveScale(terms.nll.subarray(from, to), scales.nll),
+    joints: scales.joints.map((normal, j) => own(terms.jointErrors, J, j, normal)),
+    nll: own(terms.nll, 1, 0, scales.nll),
     // Acceleration spikes are always judged against the avatar's own motion (floored at normal).
-    accelerations: acc ? acc.map((normal, j) => adaptiveScale(col(terms.accelerations, j), normal)) : null,
+    accelerations: acc ? acc.map((normal, j) => own(terms.accelerations, J, j, normal)) : null,
   };
 }
 
@@ -109,14 +118,8 @@ export function jointDeviationsWith(terms: RawClipTerms, bones: readonly TermSca
   return out;
 }
 
-export function jointDeviations(
-  terms: RawClipTerms,
-  scales: Pick<Calibration, 'joints' | 'bones' | 'accelerations'>,
-  adaptive: boolean,
-  temporalPrior = false,
-  holdPrior = false,
-): Float32Array {
-  const effective = effectiveScales(terms, { ...scales, nll: { center: 0, spread: 1 } }, adaptive, temporalPrior, holdPrior);
+export function jointDeviations(terms: RawClipTerms, scales: Pick<Calibration, 'joints' | 'bones' | 'accelerations'>, switches: ScaleSwitches): Float32Array {
+  const effective = effectiveScales(terms, { ...scales, nll: { center: 0, spread: 1 } }, switches);
   return jointDeviationsWith(terms, scales.bones, effective);
 }
 
@@ -153,7 +156,7 @@ export interface FrameLevelScores {
 }
 
 type Standardisation = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'edges' | 'accelerations'>;
-type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'edgeCorrection' | 'temporalPrior' | 'holdPrior'>;
+type Weights = Pick<ScoringConfig, 'alpha' | 'beta' | 'edgeCorrection'> & ScaleSwitches;
 
 /**
  * Eq. 5 on standardised terms for frames [from, to): S_t = alpha * z(recon_t) + beta * z(nll_t),
@@ -183,7 +186,7 @@ export function scoresWith(
 /** Offline scores of a whole clip: effective scales from the whole clip, then eq. 5. */
 export function frameLevelScores(rawTerms: RawClipTerms, calibration: Standardisation, scoring: Weights): FrameLevelScores {
   const terms = scoring.edgeCorrection ? correctEdges(rawTerms, calibration.edges, J) : rawTerms;
-  const scales = effectiveScales(terms, calibration, scoring.adaptive ?? true, scoring.temporalPrior ?? false, scoring.holdPrior ?? false);
+  const scales = effectiveScales(terms, calibration, scoring);
   return scoresWith(terms, calibration, scales, scoring);
 }
 
