@@ -25,7 +25,8 @@ export interface ServerConfig extends Limits {
   /**
    * The hold prior (a hand or foot bit-still on its segment) on or off; null = the model's
    * setting. 'off' for avatars whose rig freezes a limb in normal use (legs animated only
-   * while walking).
+   * while walking), or for streams that quantise positions (a resting hand repeats its
+   * distances exactly).
    */
   readonly holdPrior: 'on' | 'off' | null;
   readonly tickMs: number;
