@@ -210,7 +210,7 @@ describe('online scoring', () => {
     let s = seed;
     const random = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const series = (n: number): Float32Array => Float32Array.from({ length: n }, () => random());
-    return { frameCount: frames, jointErrors: series(frames * J), nll: series(frames), boneDeviations: new Float32Array(frames * J), limitViolations: new Float32Array(frames * J), accelerations: series(frames * J), holds: series(frames * J) };
+    return { frameCount: frames, jointErrors: series(frames * J), nll: series(frames), boneDeviations: new Float32Array(frames * J), limitViolations: new Float32Array(frames * J), accelerations: series(frames * J), holds: series(frames * J), body: series(frames) };
   };
   const unit = { center: 0.5, spread: 0.2 };
   const calibration = { reconstruction: unit, nll: unit, joints: Array(J).fill(unit), bones: Array(J).fill({ center: 0, spread: 1e-3 }), accelerations: Array(J).fill(unit) };
@@ -293,19 +293,20 @@ describe('incremental scorer with the shipped model', () => {
   });
 });
 
-describe('hold prior switched by the deployment', () => {
+describe('hold and body priors switched by the deployment', () => {
   it('off in the worker and in this thread alike: a stalled stream loses exactly the hold evidence', async () => {
     await initBackend('wasm');
     const shipped = await loadModel();
     expect(shipped.config.scoring.holdPrior).toBe(true);
-    const off = withScoringOverrides(shipped, { holdPrior: false });
-    expect(off.config.scoring.holdPrior).toBe(false);
-    expect(withScoringOverrides(shipped, { holdPrior: undefined })).toBe(shipped);
+    expect(shipped.config.scoring.bodyPrior).toBe(true);
+    const off = withScoringOverrides(shipped, { holdPrior: false, bodyPrior: false });
+    expect(off.config.scoring).toMatchObject({ holdPrior: false, bodyPrior: false });
+    expect(withScoringOverrides(shipped, { holdPrior: undefined, bodyPrior: undefined })).toBe(shipped);
     const positions = walkerMotion({ frames: 60 }).positions.slice();
     const stride = J * 3;
     for (let t = 40; t < 60; t++) positions.copyWithin(t * stride, 39 * stride, 40 * stride); // the stream stalls at frame 39
     const local = { on: new IncrementalScorer(shipped), off: new IncrementalScorer(off) };
-    const pool = new StreamingWorkerPool({ modelDir: shipped.dir, backend: 'wasm', workers: 1, fps: local.on.fps, windowFrames: local.on.windowFrames, thresholds: local.on.thresholds, holdPrior: false });
+    const pool = new StreamingWorkerPool({ modelDir: shipped.dir, backend: 'wasm', workers: 1, fps: local.on.fps, windowFrames: local.on.windowFrames, thresholds: local.on.thresholds, scoring: { holdPrior: false, bodyPrior: false } });
     try {
       const batch = [{ avatar: 'stalled', frames: 60, positions }];
       const [on] = await local.on.scoreNewFrames(batch);
@@ -319,6 +320,20 @@ describe('hold prior switched by the deployment', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('off: a teleported avatar loses the body evidence on every joint, from the jump on', async () => {
+    await initBackend('wasm');
+    const shipped = await loadModel();
+    const positions = walkerMotion({ frames: 80 }).positions.slice();
+    for (let t = 40; t < 80; t++) for (let j = 0; j < J; j++) positions[(t * J + j) * 3]! += 1; // 1 m sideways from frame 40
+    const batch = [{ avatar: 'jumped', frames: 80, positions }];
+    const [on] = await new IncrementalScorer(shipped).scoreNewFrames(batch);
+    const [off] = await new IncrementalScorer(withScoringOverrides(shipped, { bodyPrior: false })).scoreNewFrames(batch);
+    expect(Array.from(on!.frameScores.subarray(0, 40))).toEqual(Array.from(off!.frameScores.subarray(0, 40)));
+    const gained = Array.from({ length: J }, (_, j) => on!.jointScores[60 * J + j]! - off!.jointScores[60 * J + j]!);
+    expect(gained[0]).toBeGreaterThan(shipped.config.scoring.alpha * 10);
+    for (const g of gained) expect(g).toBeCloseTo(gained[0]!, 3);
   });
 });
 

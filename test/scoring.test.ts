@@ -20,7 +20,7 @@ function normalClip(frames: number, seed: number): RawClipTerms {
     for (let j = 0; j < J; j++) jointErrors[t * J + j] = 0.1 + 0.05 * Math.abs(Math.sin(t * 1.3 + j * 0.7 + seed)) + 0.01 * j;
   }
   const boneDeviations = Float32Array.from({ length: frames * J }, (_, i) => 1e-6 * Math.abs(Math.sin(i * 0.91 + seed)));
-  return { frameCount: frames, jointErrors, nll, boneDeviations, limitViolations: new Float32Array(frames * J), accelerations: new Float32Array(frames * J).fill(1), holds: new Float32Array(frames * J) };
+  return { frameCount: frames, jointErrors, nll, boneDeviations, limitViolations: new Float32Array(frames * J), accelerations: new Float32Array(frames * J).fill(1), holds: new Float32Array(frames * J), body: new Float32Array(frames) };
 }
 
 describe('statistics', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, envName, holdPriorOption, loadConfig, resolveConfig } from '../src/stream/config.js';
+import { ConfigError, DEFAULT_CONFIG, envName, loadConfig, scoringOverrides, resolveConfig } from '../src/stream/config.js';
 
 describe('config', () => {
   let dir: string;
@@ -28,14 +28,15 @@ describe('config', () => {
     expect(config).toMatchObject({ port: 9200, tickMs: 40, host: '0.0.0.0', model: 'models/x' });
   });
 
-  it('takes the hold prior as on, off or the model\'s (null), and nothing else', () => {
+  it('takes the hold and body priors as on, off or the model\'s (null), and nothing else', () => {
     expect(resolveConfig({ env: {} }).holdPrior).toBeNull();
-    expect(holdPriorOption(resolveConfig({ env: {} }))).toBeUndefined();
-    const off = resolveConfig({ env: { MOTIONGUARD_HOLD_PRIOR: 'off' } });
+    expect(scoringOverrides(resolveConfig({ env: {} }))).toEqual({ holdPrior: undefined, bodyPrior: undefined });
+    const off = resolveConfig({ env: { MOTIONGUARD_HOLD_PRIOR: 'off', MOTIONGUARD_BODY_PRIOR: 'off' } });
     expect(off.holdPrior).toBe('off');
-    expect(holdPriorOption(off)).toBe(false);
-    expect(holdPriorOption(resolveConfig({ file: { name: 'c.json', values: { holdPrior: 'on' } }, env: {} }))).toBe(true);
+    expect(scoringOverrides(off)).toEqual({ holdPrior: false, bodyPrior: false });
+    expect(scoringOverrides(resolveConfig({ file: { name: 'c.json', values: { holdPrior: 'on', bodyPrior: 'on' } }, env: {} }))).toEqual({ holdPrior: true, bodyPrior: true });
     expect(() => resolveConfig({ env: { MOTIONGUARD_HOLD_PRIOR: 'false' } })).toThrow(/MOTIONGUARD_HOLD_PRIOR: must be one of on, off/);
+    expect(() => resolveConfig({ env: { MOTIONGUARD_BODY_PRIOR: 'no' } })).toThrow(/MOTIONGUARD_BODY_PRIOR: must be one of on, off/);
   });
 
   it('maps keys to environment names', () => {

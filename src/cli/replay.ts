@@ -11,7 +11,7 @@ import { openStreamingScorer } from '../model/streaming.js';
 import type { StreamingScorer } from '../model/streaming-scorer.js';
 import type { BackendName } from '../model/backend.js';
 import type { ClipDecision, ClipScores } from '../model/types.js';
-import { holdPriorOption, loadConfig, type ServerConfig } from '../stream/config.js';
+import { scoringOverrides, loadConfig, type ServerConfig } from '../stream/config.js';
 import { Detector, detectorSettingsFrom, type DetectorOptions } from '../stream/detector.js';
 import type { AlertMessage } from '../stream/protocol.js';
 import { loadBvhFile } from '../train/dataset.js';
@@ -146,7 +146,7 @@ export async function runReplay(command: ReplayCommand): Promise<number> {
     backend: command.backend ?? config.backend ?? undefined,
     workers,
     strategy: config.strategy ?? undefined,
-    holdPrior: holdPriorOption(config),
+    scoring: scoringOverrides(config),
   });
   let failures = 0;
   try {

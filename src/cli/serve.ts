@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { openStreamingScorer } from '../model/streaming.js';
-import { CONFIG_KEYS, DEFAULT_CONFIG, envName, holdPriorOption, loadConfig } from '../stream/config.js';
+import { CONFIG_KEYS, DEFAULT_CONFIG, envName, scoringOverrides, loadConfig } from '../stream/config.js';
 import { createLogger } from '../stream/log.js';
 import { ALERTS_PATH, AVATARS_PATH, INGEST_PATH } from '../stream/protocol.js';
 import { startServer } from '../stream/server.js';
@@ -56,7 +56,7 @@ export async function commandServe(argv: string[]): Promise<number> {
     backend: config.backend ?? undefined,
     workers: config.workers ?? undefined,
     strategy: config.strategy ?? undefined,
-    holdPrior: holdPriorOption(config),
+    scoring: scoringOverrides(config),
   });
   let server;
   try {

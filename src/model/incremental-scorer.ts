@@ -13,6 +13,7 @@ import type { StreamCache, StreamRows } from './cached-attention.js';
 import type { LoadedModel } from './model-dir.js';
 import { createMotion, type Motion } from './motion.js';
 import { boneDeviationsAgainst, boneReferenceLengths, causalAccelerations, holdEvidence, jointLimitViolations } from './kinematic-prior.js';
+import { BodyPriorScan } from './body-prior.js';
 import { carryRotatingErrors, hidesCell } from './masks.js';
 import { CHANNELS, FEATURE_SIZE, TOKEN_COUNT, featureReferences, framesFeatures, standardise } from './normalise.js';
 import { crossesPeriod, DEFAULT_FULL_WINDOW_SCALE_REFRESH_FRAMES, DEFAULT_ONLINE_FRACTION_FLOOR_FRAMES, DEFAULT_SCALE_REFRESH_FRAMES, OnlineScoring, refreshPhase, REPLAY_TICK_FRAMES } from './online-scoring.js';
@@ -95,9 +96,12 @@ class AvatarState {
   readonly recentPassLatents: RecentMean;
   /** The NLL of the avatar's last frame, held over frames the flow skips (ScoringConfig.streamingFlowEvery). */
   lastNll = 0;
+  /** The body prior's scan, carried from tick to tick. */
+  readonly body: BodyPriorScan;
 
   constructor(windowFrames: number, caches: StreamCache[], contextFrames: number, maskPasses: number, d: number, readonly scoring: OnlineScoring | null) {
     this.history = new PositionHistory(windowFrames);
+    this.body = new BodyPriorScan(windowFrames);
     this.caches = caches;
     this.context = new RecentMean(contextFrames, d);
     this.recentPassLatents = new RecentMean(maskPasses, d);
@@ -116,6 +120,7 @@ interface Prepared {
   readonly limitViolations: Float32Array;
   readonly accelerations: Float32Array;
   readonly holds: Float32Array;
+  readonly body: Float32Array;
 }
 
 export class IncrementalScorer implements StreamingScorer {
@@ -305,6 +310,7 @@ export class IncrementalScorer implements StreamingScorer {
       limitViolations: jointLimitViolations(newFrames),
       accelerations: causalAccelerations(motion, scale, from, T),
       holds: holdEvidence(motion, from, T),
+      body: state.body.next(motion, scale, from, T, state.framesSeen - T),
     };
   }
 
@@ -408,6 +414,7 @@ export class IncrementalScorer implements StreamingScorer {
         limitViolations: p.limitViolations,
         accelerations: p.accelerations,
         holds: p.holds,
+        body: p.body,
       };
       row += m;
       return terms;

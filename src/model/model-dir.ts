@@ -48,12 +48,15 @@ export interface LoadedModel {
   readonly training: TrainingInfo;
 }
 
+/** The scoring switches a deployment may set otherwise than its model (undefined: the model's). */
+export type ScoringOverrides = Partial<Pick<ScoringConfig, 'holdPrior' | 'bodyPrior'>>;
+
 /**
  * The model with some scoring switches set otherwise (a deployment's choice, e.g. the hold
  * prior off for rigs that animate a limb only some of the time). The thresholds stay those
  * calibrated with the model's own settings. Undefined keys keep the model's value.
  */
-export function withScoringOverrides(loaded: LoadedModel, overrides: Partial<Pick<ScoringConfig, 'holdPrior'>>): LoadedModel {
+export function withScoringOverrides(loaded: LoadedModel, overrides: ScoringOverrides): LoadedModel {
   const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<ScoringConfig>;
   if (Object.keys(set).length === 0) return loaded;
   return { ...loaded, config: { ...loaded.config, scoring: { ...loaded.config.scoring, ...set } } };
@@ -118,7 +121,7 @@ async function readJson<T>(dir: string, name: string, optional = false): Promise
 }
 
 /** The scoring config's on/off switches. */
-const SCORING_SWITCHES = ['adaptive', 'edgeCorrection', 'temporalPrior', 'holdPrior'] as const satisfies readonly (keyof ScoringConfig)[];
+const SCORING_SWITCHES = ['adaptive', 'edgeCorrection', 'temporalPrior', 'holdPrior', 'bodyPrior'] as const satisfies readonly (keyof ScoringConfig)[];
 
 function check(condition: boolean, message: string): void {
   if (!condition) throw new ModelLoadError(message);

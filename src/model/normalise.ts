@@ -94,22 +94,55 @@ export function skeletonScale(motion: Motion): number {
   return s;
 }
 
-/** Yaw (radians about +Y) of the body's forward direction in frame t; forward maps to +Z at yaw 0. */
-export function headingYaw(p: Float32Array, J: number, t: number): number {
+/**
+ * The body's left-pointing vector in frame t, written to `out` (x, y, z): pelvis and
+ * shoulder lines together, steadier than either alone. Not normalised.
+ */
+export function bodyLeft(p: Float32Array, J: number, t: number, out: Float64Array): Float64Array {
   const o = t * J * 3;
-  // Left-pointing vector from pelvis and shoulders together: steadier than either alone.
-  const lx = p[o + L_UPLEG * 3]! - p[o + R_UPLEG * 3]! + p[o + L_UPARM * 3]! - p[o + R_UPARM * 3]!;
-  const lz = p[o + L_UPLEG * 3 + 2]! - p[o + R_UPLEG * 3 + 2]! + p[o + L_UPARM * 3 + 2]! - p[o + R_UPARM * 3 + 2]!;
-  // forward = left x up, in the XZ plane: (lx,0,lz) x (0,1,0) = (-lz, 0, lx)
-  return Math.atan2(-lz, lx);
+  for (let axis = 0; axis < 3; axis++) {
+    out[axis] = p[o + L_UPLEG * 3 + axis]! - p[o + R_UPLEG * 3 + axis]! + p[o + L_UPARM * 3 + axis]! - p[o + R_UPARM * 3 + axis]!;
+  }
+  return out;
 }
 
-function wrapAngle(a: number): number {
+const leftScratch = new Float64Array(3);
+
+/** Yaw (radians about +Y) of the body's forward direction in frame t; forward maps to +Z at yaw 0. */
+export function headingYaw(p: Float32Array, J: number, t: number): number {
+  const left = bodyLeft(p, J, t, leftScratch);
+  // forward = left x up, in the XZ plane: (lx,0,lz) x (0,1,0) = (-lz, 0, lx)
+  return Math.atan2(-left[2]!, left[0]!);
+}
+
+/** An angle wrapped into [-pi, pi]. */
+export function wrapAngle(a: number): number {
   return a - 2 * Math.PI * Math.round(a / (2 * Math.PI));
 }
 
 /** Width of the band of lowest-foot heights that counts as one resting level, in skeleton scales (~4 cm). */
-const FLOOR_BAND_SCALES = 0.03;
+export const FLOOR_BAND_SCALES = 0.03;
+
+/** Height (Y) of the lowest foot joint (feet and toes) in frame t. */
+export function lowestFootHeight(motion: Motion, t: number): number {
+  const J = motion.jointNames.length;
+  let lowest = Infinity;
+  for (const j of FOOT_JOINTS) lowest = Math.min(lowest, motion.positions[(t * J + j) * 3 + 1]!);
+  return lowest;
+}
+
+/** lowestFootHeight of each frame [from, to). */
+export function lowestFootHeights(motion: Motion, from = 0, to = motion.frameCount): Float64Array {
+  const heights = new Float64Array(to - from);
+  for (let t = from; t < to; t++) heights[t - from] = lowestFootHeight(motion, t);
+  return heights;
+}
+
+/** The bottom of the densest FLOOR_BAND_SCALES band of some lowest-foot heights (sorted in place). */
+export function restingLevel(heights: Float64Array, scale: number): number {
+  heights.sort();
+  return heights[densestRun(heights, (lowest) => lowest + FLOOR_BAND_SCALES * scale).from]!;
+}
 
 /**
  * Floor estimate: the bottom of the densest ~4 cm band of the lowest foot's height over the
@@ -120,15 +153,7 @@ const FLOOR_BAND_SCALES = 0.03;
  * held-out recall 81.8% -> 96.1% offline with the band.
  */
 function floorHeight(motion: Motion, scale: number): number {
-  const J = motion.jointNames.length;
-  const heights: number[] = [];
-  for (let t = 0; t < motion.frameCount; t++) {
-    let lowest = Infinity;
-    for (const j of FOOT_JOINTS) lowest = Math.min(lowest, motion.positions[(t * J + j) * 3 + 1]!);
-    heights.push(lowest);
-  }
-  heights.sort((a, b) => a - b);
-  return heights[densestRun(heights, (lowest) => lowest + FLOOR_BAND_SCALES * scale).from]!;
+  return restingLevel(lowestFootHeights(motion), scale);
 }
 
 /** Motion (canonical joints, metres) -> per-frame features. Pure. */

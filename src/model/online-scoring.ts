@@ -17,7 +17,7 @@ import type { Calibration, RawClipTerms, ScoringConfig, TermScale } from './type
 const J = CANONICAL_JOINTS.length;
 
 export type OnlineCalibration = Pick<Calibration, 'reconstruction' | 'nll' | 'joints' | 'bones' | 'accelerations'>;
-export type OnlineWeights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'temporalPrior' | 'holdPrior'>;
+export type OnlineWeights = Pick<ScoringConfig, 'alpha' | 'beta' | 'adaptive' | 'temporalPrior' | 'holdPrior' | 'bodyPrior'>;
 
 export interface OnlineScoringOptions {
   readonly windowFrames: number;
@@ -68,6 +68,7 @@ class TermsWindow implements RawClipTerms {
   limitViolations = EMPTY;
   accelerations = EMPTY;
   holds = EMPTY;
+  body = EMPTY;
   private readonly buffers: RawClipTerms;
   /** Frame index in the buffers of the window's oldest frame. */
   private start = 0;

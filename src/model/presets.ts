@@ -28,6 +28,7 @@ const SCORING: ScoringConfig = {
   edgeCorrection: false,
   temporalPrior: true,
   holdPrior: true,
+  bodyPrior: true,
 };
 
 /** The paper's configuration (section 5.1): d=512, 6 layers, 8 heads, full attention over T=250. */

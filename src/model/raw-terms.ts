@@ -18,6 +18,7 @@ export const TERM_WIDTH: Readonly<Record<TermName, number>> = {
   limitViolations: J,
   accelerations: J,
   holds: J,
+  body: 1,
 };
 
 export const TERM_NAMES = Object.keys(TERM_WIDTH) as readonly TermName[];

@@ -11,6 +11,7 @@ import { decideClip } from './clip-rule.js';
 import type { LoadedModel } from './model-dir.js';
 import type { Motion } from './motion.js';
 import { accelerations, boneLengthDeviations, holdEvidence, jointLimitViolations } from './kinematic-prior.js';
+import { bodyEvidence } from './body-prior.js';
 import { FEATURE_SIZE, TOKEN_COUNT, normaliseMotion, skeletonScale } from './normalise.js';
 import { resampleMotion } from './resample.js';
 import { frameLevelScores, jointErrorsFromTokens, sequenceScore, type FrameLevelScores } from './scoring.js';
@@ -50,15 +51,17 @@ export class LocalTerms implements TermsSource {
       const features = normaliseMotion(atFps, this.loaded.normalisation);
       const boneDeviations = boneLengthDeviations(atFps);
       const limitViolations = jointLimitViolations(atFps);
-      const jointAccelerations = accelerations(atFps, skeletonScale(atFps));
+      const scale = skeletonScale(atFps);
+      const jointAccelerations = accelerations(atFps, scale);
       const holds = holdEvidence(atFps);
+      const body = bodyEvidence(atFps, scale, windowFrames);
       const T = atFps.frameCount;
       const plan = windowPlan(T, windowFrames);
       for (const start of plan.starts) {
         const frames = Math.min(windowFrames, T - start);
         jobs.push({ clip, start, window: { frames, features: features.subarray(start * FEATURE_SIZE, (start + frames) * FEATURE_SIZE) } });
       }
-      return { T, plan, boneDeviations, limitViolations, jointAccelerations, holds, results: new Map<number, { tokenErrors: Float32Array; nll: Float32Array }>() };
+      return { T, plan, boneDeviations, limitViolations, jointAccelerations, holds, body, results: new Map<number, { tokenErrors: Float32Array; nll: Float32Array }>() };
     });
     // Similar lengths together: less padding per batch.
     const order = jobs.map((_, i) => i).sort((a, b) => jobs[a]!.window.frames - jobs[b]!.window.frames);
@@ -82,7 +85,7 @@ export class LocalTerms implements TermsSource {
         });
       });
     }
-    return plans.map(({ T, plan, boneDeviations, limitViolations, jointAccelerations, holds, results }) => {
+    return plans.map(({ T, plan, boneDeviations, limitViolations, jointAccelerations, holds, body, results }) => {
       const tokenErrors = new Float32Array(T * TOKEN_COUNT);
       const nll = new Float32Array(T);
       for (let t = 0; t < T; t++) {
@@ -92,7 +95,7 @@ export class LocalTerms implements TermsSource {
         tokenErrors.set(r.tokenErrors.subarray(local * TOKEN_COUNT, (local + 1) * TOKEN_COUNT), t * TOKEN_COUNT);
         nll[t] = r.nll[local]!;
       }
-      return { frameCount: T, jointErrors: jointErrorsFromTokens(tokenErrors, T), nll, boneDeviations, limitViolations, accelerations: jointAccelerations, holds };
+      return { frameCount: T, jointErrors: jointErrorsFromTokens(tokenErrors, T), nll, boneDeviations, limitViolations, accelerations: jointAccelerations, holds, body };
     });
   }
 

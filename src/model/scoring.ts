@@ -50,7 +50,7 @@ function standardise(value: number, scale: TermScale): number {
 
 /**
  * Standardised joint errors, T x J: the MAE's error for the joint plus the physical
- * priors' evidence (rigid bones, joint limits, acceleration spikes, holds; see kinematic-prior.ts). Adaptive: the MAE error is judged against the avatar's own recent errors, so
+ * priors' evidence (rigid bones, joint limits, acceleration spikes, holds, see kinematic-prior.ts; the whole body's support, place and heading, see body-prior.ts). Adaptive: the MAE error is judged against the avatar's own recent errors, so
  * motion that is merely unfamiliar (uniformly harder to reconstruct) is not an anomaly,
  * while a deviation from how well this avatar's motion is explained is. Otherwise:
  * against normal validation data. Bone deviations are always judged against normal data.
@@ -70,10 +70,12 @@ export interface EffectiveScales {
   readonly accelerations: readonly TermScale[] | null;
   /** Whether the hold prior's evidence counts. */
   readonly holdPrior: boolean;
+  /** Whether the body prior's evidence counts. */
+  readonly bodyPrior: boolean;
 }
 
 /** The scoring switches that decide a clip's effective scales (absent: adaptive on, priors off). */
-export type ScaleSwitches = Pick<ScoringConfig, 'adaptive' | 'temporalPrior' | 'holdPrior'>;
+export type ScaleSwitches = Pick<ScoringConfig, 'adaptive' | 'temporalPrior' | 'holdPrior' | 'bodyPrior'>;
 
 /**
  * The avatar's own scale of column j of one term (laid out `width` numbers per frame),
@@ -92,9 +94,11 @@ export function effectiveScales(
 ): EffectiveScales {
   const acc = switches.temporalPrior ? (scales.accelerations ?? null) : null;
   const holdPrior = switches.holdPrior ?? false;
-  if (!(switches.adaptive ?? true)) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holdPrior };
+  const bodyPrior = switches.bodyPrior ?? false;
+  if (!(switches.adaptive ?? true)) return { joints: scales.joints, nll: scales.nll, accelerations: acc, holdPrior, bodyPrior };
   return {
     holdPrior,
+    bodyPrior,
     joints: scales.joints.map((normal, j) => own(terms.jointErrors, J, j, normal)),
     nll: own(terms.nll, 1, 0, scales.nll),
     // Acceleration spikes are always judged against the avatar's own motion (floored at normal).
@@ -106,13 +110,14 @@ export function effectiveScales(
 export function jointDeviationsWith(terms: RawClipTerms, bones: readonly TermScale[], scales: EffectiveScales, from = 0, to = terms.frameCount): Float32Array {
   const out = new Float32Array((to - from) * J);
   for (let t = from; t < to; t++) {
+    const bodyTerm = scales.bodyPrior ? terms.body[t]! : 0;
     for (let j = 0; j < J; j++) {
       const i = t * J + j;
       // The priors only ever add evidence: a bone as long as usual says nothing.
       const boneTerm = Math.max(0, standardise(terms.boneDeviations[i]!, bones[j]!));
       const temporalTerm = scales.accelerations ? Math.max(0, standardise(terms.accelerations[i]!, scales.accelerations[j]!) - TEMPORAL_MARGIN) : 0;
       const holdTerm = scales.holdPrior ? terms.holds[i]! : 0;
-      out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm + holdTerm;
+      out[(t - from) * J + j] = standardise(terms.jointErrors[i]!, scales.joints[j]!) + boneTerm + terms.limitViolations[i]! + temporalTerm + holdTerm + bodyTerm;
     }
   }
   return out;

@@ -8,6 +8,7 @@ import type { AvatarFrames, AvatarScores, StreamingScorer } from './streaming-sc
 import type { StreamingWorkerRequest } from './streaming-worker.js';
 import { WorkerRpc } from './worker-rpc.js';
 import { CANONICAL_JOINTS } from './skeleton.js';
+import type { ScoringOverrides } from './model-dir.js';
 import type { Thresholds } from './types.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -21,7 +22,7 @@ export interface StreamingPoolOptions {
   readonly thresholds: Thresholds;
   readonly fractionFloorFrames?: number;
   /** Passed to each worker's model (see withScoringOverrides); the model's setting when absent. */
-  readonly holdPrior?: boolean;
+  readonly scoring?: ScoringOverrides;
 }
 
 export class StreamingWorkerPool implements StreamingScorer {
@@ -42,7 +43,7 @@ export class StreamingWorkerPool implements StreamingScorer {
     this.fractionFloorFrames = options.fractionFloorFrames;
     this.load = new Array<number>(options.workers).fill(0);
     const script = new URL('./streaming-worker.mjs', import.meta.url);
-    this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend, holdPrior: options.holdPrior }, 'streaming worker'));
+    this.workers = Array.from({ length: options.workers }, () => new WorkerRpc(script, { modelDir: options.modelDir, backend: options.backend, scoring: options.scoring ?? {} }, 'streaming worker'));
   }
 
   get size(): number {

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from './backend.js';
 import { IncrementalScorer } from './incremental-scorer.js';
-import { loadModel, withScoringOverrides } from './model-dir.js';
+import { loadModel, withScoringOverrides, type ScoringOverrides } from './model-dir.js';
 import type { AvatarFrames, AvatarScores } from './streaming-scorer.js';
 import type { WorkerReply } from './worker-rpc.js';
 
@@ -16,11 +16,11 @@ export type StreamingWorkerRequest =
 
 export type StreamingWorkerResponse = WorkerReply<AvatarScores[]>;
 
-const { modelDir, backend, holdPrior } = workerData as { modelDir: string; backend: BackendName; holdPrior?: boolean };
+const { modelDir, backend, scoring } = workerData as { modelDir: string; backend: BackendName; scoring: ScoringOverrides };
 const port = parentPort!;
 const ready = (async () => {
   await initBackend(backend);
-  return new IncrementalScorer(withScoringOverrides(await loadModel(modelDir), { holdPrior }));
+  return new IncrementalScorer(withScoringOverrides(await loadModel(modelDir), scoring));
 })();
 ready.catch(() => {}); // reported per request below
 

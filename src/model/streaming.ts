@@ -6,7 +6,7 @@ import os from 'node:os';
 import { initBackend, resolveBackendName, type BackendName } from './backend.js';
 import { FullWindowScorer } from './full-window-scorer.js';
 import { IncrementalScorer } from './incremental-scorer.js';
-import { DEFAULT_MODEL_DIR, loadModel, withScoringOverrides } from './model-dir.js';
+import { DEFAULT_MODEL_DIR, loadModel, withScoringOverrides, type ScoringOverrides } from './model-dir.js';
 import { MotionScorer } from './scorer.js';
 import { StreamingWorkerPool } from './streaming-pool.js';
 import type { StreamingScorer } from './streaming-scorer.js';
@@ -29,14 +29,14 @@ export interface StreamingScorerOptions {
   readonly workers?: number;
   /** Incremental for causal models, full-window otherwise, when absent. */
   readonly strategy?: StreamingStrategy;
-  /** The hold prior on or off (ScoringConfig.holdPrior); the model's setting when absent. */
-  readonly holdPrior?: boolean;
+  /** The hold and body priors on or off (ScoringConfig.holdPrior, bodyPrior); the model's settings when absent. */
+  readonly scoring?: ScoringOverrides;
 }
 
 export async function openStreamingScorer(options: StreamingScorerOptions = {}): Promise<StreamingScorer> {
   const modelDir = options.modelDir ?? DEFAULT_MODEL_DIR;
   const backend = await initBackend(options.backend ?? resolveBackendName());
-  const loaded = withScoringOverrides(await loadModel(modelDir), { holdPrior: options.holdPrior });
+  const loaded = withScoringOverrides(await loadModel(modelDir), options.scoring ?? {});
   if (!loaded.calibration) throw new Error(`model ${modelDir} is not calibrated: run 'motionguard calibrate'`);
   const workers = options.workers ?? Math.min(2, os.availableParallelism());
   if (!Number.isInteger(workers) || workers < 0) throw new Error(`workers must be a whole number >= 0, got ${workers}`);
@@ -47,7 +47,7 @@ export async function openStreamingScorer(options: StreamingScorerOptions = {}):
     if (!causal) throw new Error(`model ${modelDir} (preset '${loaded.config.preset}') is not causal: incremental streaming needs a causal preset; use strategy 'full-window'`);
     if (workers === 0) return new IncrementalScorer(loaded);
     const local = new IncrementalScorer(loaded);
-    const pool = new StreamingWorkerPool({ modelDir: loaded.dir, backend, workers, fps: local.fps, windowFrames: local.windowFrames, thresholds: local.thresholds, fractionFloorFrames: local.fractionFloorFrames, holdPrior: options.holdPrior });
+    const pool = new StreamingWorkerPool({ modelDir: loaded.dir, backend, workers, fps: local.fps, windowFrames: local.windowFrames, thresholds: local.thresholds, fractionFloorFrames: local.fractionFloorFrames, scoring: options.scoring });
     loaded.model.dispose(); // the workers hold their own copies
     return pool;
   }

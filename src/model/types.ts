@@ -126,6 +126,13 @@ export interface ScoringConfig {
    */
   readonly holdPrior?: boolean;
   /**
+   * Add the body prior: a body off or in the floor for longer than a jump lasts, or that
+   * jumped to another place or heading and has not jumped back, counts as evidence on every
+   * joint (see body-prior.ts). Turn it off for streams in world space where the avatar may
+   * change level (stairs, lifts) or teleport by design. Default false; on in the presets.
+   */
+  readonly bodyPrior?: boolean;
+  /**
    * Online path: a stream's first frames are scored against scales drawn from a handful of
    * frames, so decisions (and the online thresholds' calibration) start after this many
    * frames. Default 30 (1 s at 30 fps).
@@ -233,6 +240,8 @@ export interface RawClipTerms {
   readonly accelerations: Float32Array;
   /** frameCount x J evidence that a hand or foot holds bit-still on its segment (the hold prior). */
   readonly holds: Float32Array;
+  /** frameCount evidence that the whole body floats, sinks, teleported or snapped round (the body prior; every joint gets it). */
+  readonly body: Float32Array;
 }
 
 export interface ClipDecision {

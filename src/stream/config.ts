@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
+import type { ScoringOverrides } from '../model/model-dir.js';
 import { STREAMING_STRATEGIES, type StreamingStrategy } from '../model/streaming.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_END_FRACTION_RATIO, DEFAULT_SUSTAINED_RUN_FRAMES } from './online-rule.js';
@@ -29,6 +30,12 @@ export interface ServerConfig extends Limits {
    * distances exactly).
    */
   readonly holdPrior: 'on' | 'off' | null;
+  /**
+   * The body prior (a body off or in the floor longer than a jump lasts, or jumped to
+   * another place or heading) on or off; null = the model's setting. 'off' for streams in
+   * world space where avatars change level (stairs, lifts) or teleport by design.
+   */
+  readonly bodyPrior: 'on' | 'off' | null;
   readonly tickMs: number;
   readonly minFrames: number;
   /** The online rule's fraction floor; null = the model's (ScoringConfig.onlineFractionFloorFrames). */
@@ -65,6 +72,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   workers: null,
   strategy: null,
   holdPrior: null,
+  bodyPrior: null,
   tickMs: 100,
   minFrames: 30,
   fractionFloorFrames: null,
@@ -100,6 +108,7 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
   workers: { kind: 'int', min: 0, max: 64, nullable: true },
   strategy: { kind: 'enum', values: STREAMING_STRATEGIES, nullable: true },
   holdPrior: { kind: 'enum', values: ['on', 'off'], nullable: true },
+  bodyPrior: { kind: 'enum', values: ['on', 'off'], nullable: true },
   tickMs: { kind: 'int', min: 5, max: 60_000 },
   minFrames: { kind: 'int', min: 1, max: 10_000 },
   fractionFloorFrames: { kind: 'int', min: 1, max: 10_000, nullable: true },
@@ -124,9 +133,11 @@ const SPECS: Readonly<Record<keyof ServerConfig, Spec>> = {
 
 export const CONFIG_KEYS = Object.keys(SPECS) as (keyof ServerConfig)[];
 
-/** The config's holdPrior as the streaming scorer takes it (undefined: the model's setting). */
-export function holdPriorOption(config: Pick<ServerConfig, 'holdPrior'>): boolean | undefined {
-  return config.holdPrior === null ? undefined : config.holdPrior === 'on';
+const onOff = (value: 'on' | 'off' | null): boolean | undefined => (value === null ? undefined : value === 'on');
+
+/** The config's prior switches as the streaming scorer takes them (undefined: the model's setting). */
+export function scoringOverrides(config: Pick<ServerConfig, 'holdPrior' | 'bodyPrior'>): ScoringOverrides {
+  return { holdPrior: onOff(config.holdPrior), bodyPrior: onOff(config.bodyPrior) };
 }
 
 /** tickMs -> MOTIONGUARD_TICK_MS */
