@@ -25,7 +25,8 @@
  * length) agree.
  */
 import type { Motion } from './motion.js';
-import { bodyLeft, lowestFootHeight, lowestFootHeights, restingLevel, wrapAngle } from './normalise.js';
+import { norm3 } from './kinematic-prior.js';
+import { bodyLeft, lowestFootHeight, lowestFootHeights, restingLevel, wrapAngle, yawOfLeft } from './normalise.js';
 import { jointIndex } from './skeleton.js';
 
 /** Frames at the start of the window whose resting level is the floor (1 s at 30 fps). */
@@ -74,10 +75,6 @@ const DEG = Math.PI / 180;
 /** Evidence that grows from nothing after SUPPORT_GRACE_FRAMES in a row to full SUPPORT_RAMP_FRAMES later. */
 function ramp(run: number): number {
   return Math.min(1, Math.max(0, run - SUPPORT_GRACE_FRAMES) / SUPPORT_RAMP_FRAMES);
-}
-
-function length3(x: number, y: number, z: number): number {
-  return Math.sqrt(x * x + y * y + z * z);
 }
 
 /**
@@ -151,13 +148,13 @@ export class BodyPriorScan {
     const { velocity, reference, offset } = this;
     for (let a = 0; a < 3; a++) velocity[a] = p[o + a]! - p[q + a]!;
     const jump = JUMP_SCALES * scale;
-    if (this.hasReference && length3(velocity[0]! - reference[0]!, velocity[1]! - reference[1]!, velocity[2]! - reference[2]!) > jump) {
+    if (this.hasReference && norm3(velocity[0]! - reference[0]!, velocity[1]! - reference[1]!, velocity[2]! - reference[2]!) > jump) {
       // A jump: the body is now offset by it, unless the stream is catching up after a stall.
       if (!this.stalled) {
         for (let a = 0; a < 3; a++) offset[a] = offset[a]! + velocity[a]! - reference[a]!;
         this.offsetAge = 0;
         // Jumped back (near enough): in place again.
-        if (length3(offset[0]!, offset[1]!, offset[2]!) < jump / 2) {
+        if (norm3(offset[0]!, offset[1]!, offset[2]!) < jump / 2) {
           offset.fill(0);
           this.offsetAge = Infinity;
         }
@@ -169,15 +166,15 @@ export class BodyPriorScan {
     this.stalled = velocity[0] === 0 && velocity[1] === 0 && velocity[2] === 0;
     const age = this.offsetAge++;
     if (age >= JUMP_MEMORY_FRAMES) return 0;
-    return DISPLACEMENT_UNITS_PER_SCALE * Math.min(DISPLACEMENT_CAP_SCALES, length3(offset[0]!, offset[1]!, offset[2]!) / scale);
+    return DISPLACEMENT_UNITS_PER_SCALE * Math.min(DISPLACEMENT_CAP_SCALES, norm3(offset[0]!, offset[1]!, offset[2]!) / scale);
   }
 
   /** Yaw snaps: the heading's unexplained jumps, summed (wrapped) while they last. */
   private heading(motion: Motion, t: number): number {
     const left = bodyLeft(motion.positions, motion.jointNames.length, t, this.left);
     const horizontal = Math.sqrt(left[0]! * left[0]! + left[2]! * left[2]!);
-    if (horizontal > LEVEL_LEFT_FRACTION * length3(left[0]!, left[1]!, left[2]!)) {
-      const yaw = Math.atan2(-left[2]!, left[0]!);
+    if (horizontal > LEVEL_LEFT_FRACTION * norm3(left[0]!, left[1]!, left[2]!)) {
+      const yaw = yawOfLeft(left);
       if (this.yaw !== null) {
         const rate = wrapAngle(yaw - this.yaw);
         const change = this.turnRate === null ? 0 : wrapAngle(rate - this.turnRate);

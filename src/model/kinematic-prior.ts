@@ -87,7 +87,7 @@ function witnessedLength(own: Float64Array, mirror: Float64Array): number {
  * never reach and costs ~10x more in V8; bone lengths are computed for every frame of
  * every avatar's window at each reference refresh.
  */
-function norm3(x: number, y: number, z: number): number {
+export function norm3(x: number, y: number, z: number): number {
   return Math.sqrt(x * x + y * y + z * z);
 }
 

@@ -106,13 +106,17 @@ export function bodyLeft(p: Float32Array, J: number, t: number, out: Float64Arra
   return out;
 }
 
-const leftScratch = new Float64Array(3);
-
-/** Yaw (radians about +Y) of the body's forward direction in frame t; forward maps to +Z at yaw 0. */
-export function headingYaw(p: Float32Array, J: number, t: number): number {
-  const left = bodyLeft(p, J, t, leftScratch);
+/** Yaw (radians about +Y) of the forward direction of a body whose left vector is `left`; forward maps to +Z at yaw 0. */
+export function yawOfLeft(left: Float64Array): number {
   // forward = left x up, in the XZ plane: (lx,0,lz) x (0,1,0) = (-lz, 0, lx)
   return Math.atan2(-left[2]!, left[0]!);
+}
+
+const leftScratch = new Float64Array(3);
+
+/** Yaw (radians about +Y) of the body's forward direction in frame t (see yawOfLeft). */
+export function headingYaw(p: Float32Array, J: number, t: number): number {
+  return yawOfLeft(bodyLeft(p, J, t, leftScratch));
 }
 
 /** An angle wrapped into [-pi, pi]. */
