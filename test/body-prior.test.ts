@@ -5,6 +5,7 @@ import {
   BodyPriorScan,
   DISPLACEMENT_CAP_SCALES,
   DISPLACEMENT_UNITS_PER_SCALE,
+  FAST_RUN_FRAMES,
   HEADING_UNITS_PER_45_DEGREES,
   JUMP_MEMORY_FRAMES,
   SUPPORT_GRACE_FRAMES,
@@ -39,6 +40,28 @@ function shifted(from: number, to: number, offset: (t: number) => readonly [numb
   }
   return createMotion(walk.fps, walk.jointNames, positions);
 }
+
+/** The walk with each frame t of [from, to) turned by angle(t) radians about the vertical through its Hips. */
+function turned(m: Motion, from: number, to: number, angle: (t: number) => number): Motion {
+  const positions = m.positions.slice();
+  const hips = jointIndex('Hips');
+  for (let t = from; t < to; t++) {
+    const c = Math.cos(angle(t));
+    const s = Math.sin(angle(t));
+    const hx = positions[(t * J + hips) * 3]!;
+    const hz = positions[(t * J + hips) * 3 + 2]!;
+    for (let j = 0; j < J; j++) {
+      const i = (t * J + j) * 3;
+      const x = positions[i]! - hx;
+      const z = positions[i + 2]! - hz;
+      positions[i] = hx + c * x + s * z;
+      positions[i + 2] = hz - s * x + c * z;
+    }
+  }
+  return createMotion(m.fps, m.jointNames, positions);
+}
+
+const DEGREE = Math.PI / 180;
 
 describe('body prior', () => {
   it('finds nothing in a walk', () => {
@@ -112,6 +135,60 @@ describe('body prior', () => {
     expect(peak(e, 160, 240)).toBe(0);
     const mirrored = injectAnomaly(walk, { kind: 'mirroredPose', startFrame: 100, frameCount: 60, seed: 1 });
     expect(evidence(mirrored.motion)[130]).toBeGreaterThan(3 * HEADING_UNITS_PER_45_DEGREES); // the heading flips round
+  });
+
+  it('takes a one-frame spike too small to call a jump for nothing, and the way back from it too', () => {
+    // Half-way between a body's own change and a jump: neither counted nor taken as the new
+    // velocity (heading), else the way back, twice as large, would count as one.
+    const pop = shifted(100, 101, () => [0.08 * scale, 0, 0]);
+    expect(peak(evidence(pop), 0, 240)).toBe(0);
+    const twist = turned(walk, 100, 101, () => 20 * DEGREE);
+    expect(peak(evidence(twist), 0, 240)).toBe(0);
+    // A spike past the thresholds is seen, and the way back clears it.
+    const e = evidence(turned(walk, 100, 101, () => 40 * DEGREE));
+    expect(e[100]).toBeGreaterThan(0);
+    expect(peak(e, 101, 240)).toBe(0);
+  });
+
+  it('does not take the drop that ends a float for a teleport', () => {
+    // Up 50 cm smoothly, then back down in three frames: jumps of the Hips, but onto the floor.
+    const e = evidence(shifted(60, 173, (t) => [0, 0.5 * rise(t, 60, 20) * (t < 170 ? 1 : (172 - t) / 3), 0]));
+    expect(peak(e, 100, 170)).toBeGreaterThan(10);
+    expect(peak(e, 173, 240)).toBe(0);
+  });
+
+  it('takes jumps frame after frame for a body moving too fast, not for one relocated', () => {
+    // A stream that lags 1 m behind (smoothly), then fast-forwards back in four frames.
+    const lag = (t: number): number => (t < 150 ? -rise(t, 60, 60) : -(1 - (t - 149) / 4));
+    const e = evidence(shifted(60, 154, (t) => [lag(t), 0, 0]));
+    expect(FAST_RUN_FRAMES).toBeLessThanOrEqual(4);
+    expect(peak(e, 0, 150)).toBe(0);
+    expect(peak(e, 150, 154)).toBeGreaterThan(0); // too fast while it lasts
+    expect(peak(e, 155, 240)).toBe(0); // in its place again after
+  });
+
+  it('takes a stalled stream catching up for no turn', () => {
+    const turning = turned(walk, 0, 240, (t) => 4 * DEGREE * t);
+    expect(peak(evidence(turning), 0, 240)).toBe(0);
+    const positions = turning.positions.slice();
+    const stride = J * 3;
+    for (let t = 100; t < 112; t++) positions.copyWithin(t * stride, 99 * stride, 100 * stride);
+    // The catch-up turns the body 48 degrees in one frame.
+    expect(peak(evidence(createMotion(30, walk.jointNames, positions)), 0, 240)).toBe(0);
+  });
+
+  it('takes a snap more than half undone for a body turned back', () => {
+    const e = evidence(turned(walk, 100, 240, (t) => (t < 160 ? 90 : 20) * DEGREE));
+    expect(e[130]).toBeCloseTo(2 * HEADING_UNITS_PER_45_DEGREES, 1);
+    expect(peak(e, 160, 240)).toBe(0);
+  });
+
+  it('judges the first turn against standing still', () => {
+    // Mirrored from the second frame on: the first turn is the snap.
+    const m = injectAnomaly(walk, { kind: 'mirroredPose', startFrame: 1, frameCount: 100, seed: 1 }).motion;
+    const e = evidence(m);
+    expect(Math.min(...e.subarray(1, 101))).toBeGreaterThan(3 * HEADING_UNITS_PER_45_DEGREES);
+    expect(peak(e, 101, 240)).toBe(0);
   });
 
   it('gives a stream fed a few frames at a time what it gives the whole clip', () => {

@@ -12,7 +12,12 @@
  * Only the onset of such a fault is a discontinuity; the frames after it look like normal
  * motion in the wrong place. The memory of the jump is what marks them, until the body
  * jumps back or JUMP_MEMORY_FRAMES pass (a VR teleport that was meant must not alert for
- * ever).
+ * ever). What ends a fault must not start another, so a jump is not remembered when it
+ * brings the body back: more than halfway to where it was, down onto the floor it floated
+ * off, or at the end of a run of jumps frame after frame (a stream fast-forwarding to catch
+ * up; a relocation takes a frame or two). A change too large for a body but too small for
+ * a jump (a tracking spike) is not taken as the body's new motion, so the way back from it
+ * does not look like a jump.
  *
  * Measured on the 910 real takes (111,698 frames): the Hips' change of velocity is at most
  * 3.5 cm per frame, the heading's change of turn rate at most 3.8 degrees per frame, the
@@ -69,6 +74,27 @@ export const JUMP_MEMORY_FRAMES = 150;
  */
 const LEVEL_LEFT_FRACTION = 0.7;
 
+/**
+ * A change of velocity (turn rate) up to this fraction of a jump (snap) is a body's own and
+ * becomes the new reference; real takes stay under a third of the jump thresholds.
+ */
+const PLAUSIBLE_FRACTION = 0.5;
+
+/**
+ * Whether a jump took the body back: within half the jump threshold of where it was, or
+ * more than halfway back from its offset (a return rarely undoes the outward jump exactly,
+ * because the body kept moving in between, or because a mirrored body turned the other way).
+ */
+function returned(after: number, before: number, threshold: number): boolean {
+  return after < threshold / 2 || after < before / 2;
+}
+
+/**
+ * Jumps (snaps) in this many frames in a row or more are a body moving (turning) too fast,
+ * not a relocation, which takes one frame, or two where a stream interpolates.
+ */
+export const FAST_RUN_FRAMES = 3;
+
 const HIPS = jointIndex('Hips');
 const DEG = Math.PI / 180;
 
@@ -95,7 +121,17 @@ export class BodyPriorScan {
   private readonly velocity = new Float64Array(3);
   private readonly offset = new Float64Array(3);
   private hasReference = false;
+  /** Jumps (snaps) in a row so far, and the offset (turn) and its age before the run began. */
+  private jumpRun = 0;
+  private readonly runStartOffset = new Float64Array(3);
+  private runStartAge = Infinity;
+  private snapRun = 0;
+  private runStartTurned = 0;
+  private runStartTurnAge = Infinity;
+  /** Whether the last frame repeated the one before it exactly (a stalled stream). */
   private stalled = false;
+  /** Whether this frame's lowest foot is back on the floor after more than a jump's flight off it (or in it). */
+  private backOnFloor = false;
   private offsetAge = Infinity;
   private yaw: number | null = null;
   private turnRate: number | null = null;
@@ -115,7 +151,10 @@ export class BodyPriorScan {
     if (first + from !== this.frame) throw new Error(`body prior: expected stream frame ${this.frame}, got ${first + from}`);
     const out = new Float32Array(to - from);
     for (let t = from; t < to; t++, this.frame++) {
-      out[t - from] = this.support(motion, scale, t, first) + this.displacement(motion, scale, t) + this.heading(motion, t);
+      // Support first (a landing excuses a jump), heading before displacement (which updates `stalled` to this frame's).
+      const support = this.support(motion, scale, t, first);
+      const heading = this.heading(motion, t);
+      out[t - from] = support + this.displacement(motion, scale, t) + heading;
     }
     return out;
   }
@@ -133,8 +172,10 @@ export class BodyPriorScan {
     const height = (lowestFootHeight(motion, t) - this.floor) / scale;
     const above = height - AIR_TOLERANCE_SCALES;
     const below = -height - SINK_TOLERANCE_SCALES;
+    const wasUnsupported = Math.max(this.air, this.sunk) > SUPPORT_GRACE_FRAMES;
     this.air = above > 0 ? this.air + 1 : 0;
     this.sunk = below > 0 ? this.sunk + 1 : 0;
+    this.backOnFloor = wasUnsupported && this.air === 0 && this.sunk === 0;
     return SUPPORT_UNITS_PER_SCALE * (Math.max(0, above) * ramp(this.air) + Math.max(0, below) * ramp(this.sunk));
   }
 
@@ -148,20 +189,39 @@ export class BodyPriorScan {
     const { velocity, reference, offset } = this;
     for (let a = 0; a < 3; a++) velocity[a] = p[o + a]! - p[q + a]!;
     const jump = JUMP_SCALES * scale;
-    if (this.hasReference && norm3(velocity[0]! - reference[0]!, velocity[1]! - reference[1]!, velocity[2]! - reference[2]!) > jump) {
-      // A jump: the body is now offset by it, unless the stream is catching up after a stall.
-      if (!this.stalled) {
-        for (let a = 0; a < 3; a++) offset[a] = offset[a]! + velocity[a]! - reference[a]!;
-        this.offsetAge = 0;
-        // Jumped back (near enough): in place again.
-        if (norm3(offset[0]!, offset[1]!, offset[2]!) < jump / 2) {
-          offset.fill(0);
-          this.offsetAge = Infinity;
-        }
+    const change = this.hasReference ? norm3(velocity[0]! - reference[0]!, velocity[1]! - reference[1]!, velocity[2]! - reference[2]!) : 0;
+    // A jump counts unless the stream is catching up after a stall.
+    const counted = change > jump && !this.stalled;
+    if (counted) {
+      if (this.jumpRun++ === 0) {
+        this.runStartOffset.set(offset);
+        this.runStartAge = this.offsetAge;
       }
+      const before = norm3(offset[0]!, offset[1]!, offset[2]!);
+      for (let a = 0; a < 3; a++) offset[a] = offset[a]! + velocity[a]! - reference[a]!;
+      this.offsetAge = 0;
+      if (returned(norm3(offset[0]!, offset[1]!, offset[2]!), before, jump)) this.clearOffset();
     } else {
-      reference.set(velocity);
-      this.hasReference = true;
+      if (this.jumpRun >= FAST_RUN_FRAMES) {
+        // Jumps frame after frame were a body moving too fast (a stream fast-forwarding to
+        // catch up), not relocated: that run is evidence while it lasts, not an offset after.
+        offset.set(this.runStartOffset);
+        this.offsetAge = this.runStartAge + this.jumpRun;
+      }
+      this.jumpRun = 0;
+      // Between a body's own change and a jump, a change no body makes but too small to call
+      // a jump (a tracking spike, say) is not taken as the new velocity, so the way back from
+      // it is not mistaken for a jump either.
+      if (change <= jump * PLAUSIBLE_FRACTION) {
+        reference.set(velocity);
+        this.hasReference = true;
+      }
+    }
+    if (this.backOnFloor && this.offsetAge !== Infinity) {
+      // Landed back on the floor it floated off or sank into: its height is right again (the
+      // support check judges heights; the jumps that ended a float were no teleport).
+      offset[1] = 0;
+      if (norm3(offset[0]!, offset[1]!, offset[2]!) < jump / 2) this.clearOffset();
     }
     this.stalled = velocity[0] === 0 && velocity[1] === 0 && velocity[2] === 0;
     const age = this.offsetAge++;
@@ -169,25 +229,39 @@ export class BodyPriorScan {
     return DISPLACEMENT_UNITS_PER_SCALE * Math.min(DISPLACEMENT_CAP_SCALES, norm3(offset[0]!, offset[1]!, offset[2]!) / scale);
   }
 
+  private clearOffset(): void {
+    this.offset.fill(0);
+    this.offsetAge = Infinity;
+  }
+
   /** Yaw snaps: the heading's unexplained jumps, summed (wrapped) while they last. */
   private heading(motion: Motion, t: number): number {
     const left = bodyLeft(motion.positions, motion.jointNames.length, t, this.left);
     const horizontal = Math.sqrt(left[0]! * left[0]! + left[2]! * left[2]!);
+    let counted = false;
     if (horizontal > LEVEL_LEFT_FRACTION * norm3(left[0]!, left[1]!, left[2]!)) {
       const yaw = yawOfLeft(left);
       if (this.yaw !== null) {
         const rate = wrapAngle(yaw - this.yaw);
-        const change = this.turnRate === null ? 0 : wrapAngle(rate - this.turnRate);
+        // The first rate is judged against standing still: no body starts turning faster than a snap.
+        const change = wrapAngle(rate - (this.turnRate ?? 0));
         const snap = HEADING_JUMP_DEGREES * DEG;
-        if (Math.abs(change) > snap) {
+        // A snap counts unless the stream is catching up after a stall.
+        counted = Math.abs(change) > snap && !this.stalled;
+        if (counted) {
+          if (this.snapRun++ === 0) {
+            this.runStartTurned = this.turned;
+            this.runStartTurnAge = this.turnAge;
+          }
+          const before = Math.abs(this.turned);
           this.turned = wrapAngle(this.turned + change);
           this.turnAge = 0;
-          // Turned back (near enough): facing the right way again.
-          if (Math.abs(this.turned) < snap / 2) {
+          if (returned(Math.abs(this.turned), before, snap)) {
             this.turned = 0;
             this.turnAge = Infinity;
           }
-        } else {
+        } else if (Math.abs(change) <= snap * PLAUSIBLE_FRACTION) {
+          // As for the Hips' velocity: a change between a body's own and a snap is not taken.
           this.turnRate = rate;
         }
       }
@@ -195,6 +269,14 @@ export class BodyPriorScan {
     } else {
       this.yaw = null;
       this.turnRate = null;
+    }
+    if (!counted) {
+      if (this.snapRun >= FAST_RUN_FRAMES) {
+        // A spin too fast for a body, frame after frame (a fast-forward): no heading after it.
+        this.turned = this.runStartTurned;
+        this.turnAge = this.runStartTurnAge + this.snapRun;
+      }
+      this.snapRun = 0;
     }
     const age = this.turnAge++;
     if (age >= JUMP_MEMORY_FRAMES) return 0;
