@@ -26,8 +26,9 @@
  * take gets a trace of evidence (0.09 units), at them none.
  *
  * Causal: frame t uses frames up to t only, and its floor the first second of the last
- * `windowFrames`, so the offline scores and the streamed ones (over a window of the same
- * length) agree.
+ * `windowFrames`, so a stream gets what it would get offline from a window of the same
+ * length. Offline scoring of whole clips may look ahead in one place (supportTwoSided): a
+ * float that lasted counts from its start.
  */
 import type { Motion } from './motion.js';
 import { norm3 } from './kinematic-prior.js';
@@ -140,7 +141,23 @@ export class BodyPriorScan {
   private readonly left = new Float64Array(3);
 
   /** `windowFrames`: the floor is the resting level of the first second of the last this many frames. */
-  constructor(private readonly windowFrames: number) {}
+  /**
+   * Per stream frame, when the scan keeps a trace (see supportTwoSided): the lowest foot's
+   * excess beyond its tolerance, in skeleton scales (+ above, - below), and the support
+   * evidence given.
+   */
+  private readonly trace: { excess: number[]; support: number[] } | null;
+
+  /**
+   * `windowFrames`: the floor is the resting level of the first second of the last this
+   * many frames. `options.trace`: keep what supportTwoSided needs (offline, whole clips).
+   */
+  constructor(
+    private readonly windowFrames: number,
+    options: { readonly trace?: boolean } = {},
+  ) {
+    this.trace = options.trace ? { excess: [], support: [] } : null;
+  }
 
   /**
    * Evidence of the motion's frames [from, to), which must be the next frames of this
@@ -157,6 +174,28 @@ export class BodyPriorScan {
       out[t - from] = support + this.displacement(motion, scale, t) + heading;
     }
     return out;
+  }
+
+  /**
+   * Offline, on the evidence this traced scan gave a whole clip (from stream frame 0): a
+   * stretch off (or in) the floor that outlasted a jump's flight counts in full from its
+   * first frame, not after the grace and the ramp that a live scan needs because it cannot
+   * yet know how long the stretch will last. A stretch no longer than a jump's flight still
+   * says nothing, so no real take gets any evidence this way either.
+   */
+  supportTwoSided(evidence: Float32Array): void {
+    if (!this.trace) throw new Error('body prior: supportTwoSided needs a scan that keeps a trace');
+    if (evidence.length !== this.trace.excess.length) throw new Error(`body prior: ${evidence.length} frames of evidence for a trace of ${this.trace.excess.length}`);
+    const { excess, support } = this.trace;
+    for (let start = 0; start < excess.length; ) {
+      let end = start + 1;
+      const sign = Math.sign(excess[start]!);
+      while (end < excess.length && Math.sign(excess[end]!) === sign) end++;
+      if (sign !== 0 && end - start > SUPPORT_GRACE_FRAMES) {
+        for (let t = start; t < end; t++) evidence[t] = evidence[t]! - support[t]! + SUPPORT_UNITS_PER_SCALE * Math.abs(excess[t]!);
+      }
+      start = end;
+    }
   }
 
   /** Floating and sinking. */
@@ -176,7 +215,12 @@ export class BodyPriorScan {
     this.air = above > 0 ? this.air + 1 : 0;
     this.sunk = below > 0 ? this.sunk + 1 : 0;
     this.backOnFloor = wasUnsupported && this.air === 0 && this.sunk === 0;
-    return SUPPORT_UNITS_PER_SCALE * (Math.max(0, above) * ramp(this.air) + Math.max(0, below) * ramp(this.sunk));
+    const evidence = SUPPORT_UNITS_PER_SCALE * (Math.max(0, above) * ramp(this.air) + Math.max(0, below) * ramp(this.sunk));
+    if (this.trace) {
+      this.trace.excess.push(above > 0 ? above : below > 0 ? -below : 0);
+      this.trace.support.push(evidence);
+    }
+    return evidence;
   }
 
   /** Teleports: the Hips' unexplained jumps, summed while they last. */
@@ -287,8 +331,12 @@ export class BodyPriorScan {
 /**
  * Whole-body evidence (support, displacement, heading) of each frame of a clip, in the
  * units of the standardised joint deviations; every joint of a frame gets it. `scale`:
- * the skeleton scale (see skeletonScale). Linear in the clip's length.
+ * the skeleton scale (see skeletonScale). Linear in the clip's length. Causal, as a live
+ * stream gets it, unless `twoSided` (offline scoring of whole clips: see supportTwoSided).
  */
-export function bodyEvidence(motion: Motion, scale: number, windowFrames: number): Float32Array {
-  return new BodyPriorScan(windowFrames).next(motion, scale, 0, motion.frameCount);
+export function bodyEvidence(motion: Motion, scale: number, windowFrames: number, twoSided = false): Float32Array {
+  const scan = new BodyPriorScan(windowFrames, { trace: twoSided });
+  const out = scan.next(motion, scale, 0, motion.frameCount);
+  if (twoSided) scan.supportTwoSided(out);
+  return out;
 }

@@ -54,7 +54,8 @@ export class LocalTerms implements TermsSource {
       const scale = skeletonScale(atFps);
       const jointAccelerations = accelerations(atFps, scale);
       const holds = holdEvidence(atFps);
-      const body = bodyEvidence(atFps, scale, windowFrames);
+      // Whole clips: a float that lasted counts from its start (the live scan needs a grace).
+      const body = bodyEvidence(atFps, scale, windowFrames, true);
       const T = atFps.frameCount;
       const plan = windowPlan(T, windowFrames);
       for (const start of plan.starts) {
