@@ -169,6 +169,36 @@ describe('hold prior', () => {
     expect(at(e, 45, 'Head')).toBe(0); // only the watched joints carry it
   });
 
+  it("offline, counts a hold longer than any real take's in full from its first frame; a short one as live", () => {
+    const stride = J * 3;
+    const stall = (frames: number): ReturnType<typeof createMotion> => {
+      const positions = walk.positions.slice();
+      for (let t = 40; t < 40 + frames; t++) positions.copyWithin(t * stride, 39 * stride, 40 * stride);
+      return createMotion(30, walk.jointNames, positions);
+    };
+    const long = stall(12);
+    const live = holdEvidence(long);
+    const offline = holdEvidence(long, 0, long.frameCount, true);
+    for (const name of watched) {
+      expect(at(live, 40, name)).toBe(0);
+      for (let t = 40; t < 52; t++) expect(at(offline, t, name)).toBe(2 * HOLD_UNITS);
+      expect(at(offline, 39, name)).toBe(0);
+      expect(at(offline, 52, name)).toBe(0);
+    }
+    expect(at(offline, 45, 'Head')).toBe(0);
+    // Five repeated frames happen in real takes: offline gives them what a live scan does.
+    const short = stall(5);
+    expect(Array.from(holdEvidence(short, 0, short.frameCount, true))).toEqual(Array.from(holdEvidence(short)));
+    // A stall running to the clip's end counts too; a joint never seen moving still does not.
+    const toEnd = stall(200);
+    const cut = createMotion(30, walk.jointNames, toEnd.positions.slice(0, 100 * stride)); // held frames 40-99
+    expect(at(holdEvidence(cut, 0, 100, true), 40, 'LeftHand')).toBe(2 * HOLD_UNITS);
+    expect(at(holdEvidence(toEnd, 0, toEnd.frameCount, true), 40, 'LeftHand')).toBe(0); // 200 frames: past HOLD_MAX_FRAMES, a rig
+    const still = new Float32Array(60 * stride);
+    for (let t = 0; t < 60; t++) still.set(walk.positions.subarray(0, stride), t * stride);
+    expect(Math.max(...holdEvidence(createMotion(30, walk.jointNames, still), 0, 60, true))).toBe(0);
+  });
+
   it('sees a foot frozen on the pelvis while the body walks, on that leg only', () => {
     const positions = walk.positions.slice();
     const p = (t: number, name: Parameters<typeof jointIndex>[0]): number[] => [0, 1, 2].map((a) => positions[(t * J + jointIndex(name)) * 3 + a]!);

@@ -351,13 +351,26 @@ function holdChecksFor(jointNames: readonly string[]): IndexedHoldCheck[] {
 }
 
 /**
+ * Offline: a hold of `run` frames ending at frame `last` that lasted HOLD_LONG_FRAMES or more
+ * (longer than any real take's) is a stalled or lost tracker from its first frame, not only
+ * once a live scan has counted that far.
+ */
+function raiseLongHold(out: Float32Array, J: number, j: number, from: number, last: number, run: number): void {
+  // Frame last - run is the pose held; it must not be the first frame (never seen moving).
+  if (run < HOLD_LONG_FRAMES || run > HOLD_MAX_FRAMES || last - run < 1) return;
+  const units = holdUnits(HOLD_LONG_FRAMES);
+  for (let t = Math.max(from, last - run + 1); t <= last; t++) out[(t - from) * J + j] = Math.max(out[(t - from) * J + j]!, units);
+}
+
+/**
  * Frames [from, to) x J: evidence that a watched joint holds its place on its segment, by
  * how many frames in a row it has (see holdUnits). Causal: frame t looks only at frames up
- * to t, so the offline and the streamed scores agree. A hold that reaches back to the first
- * frame available says nothing: the joint was never seen moving (a rig that does not
- * animate it).
+ * to t, so a stream scored a few frames at a time gets what the whole clip gets. A hold that
+ * reaches back to the first frame available says nothing: the joint was never seen moving
+ * (a rig that does not animate it). `wholeRuns` (offline scoring of whole clips only): a
+ * hold longer than any real take's counts in full from its first frame (raiseLongHold).
  */
-export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount): Float32Array {
+export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount, wholeRuns = false): Float32Array {
   const J = motion.jointNames.length;
   const p = motion.positions;
   const out = new Float32Array((to - from) * J);
@@ -383,10 +396,12 @@ export function holdEvidence(motion: Motion, from = 0, to = motion.frameCount): 
         if (!unchanged(current[k]!, previous[k]!)) still = false;
       }
       [previous, current] = [current, previous];
+      if (!still && wholeRuns) raiseLongHold(out, J, j, from, t - 1, run);
       run = still ? run + 1 : 0;
       // t - run is the run's first frame; the frame before it must exist (seen moving).
       if (t - run >= 1) out[(t - from) * J + j] = Math.max(out[(t - from) * J + j]!, holdUnits(run));
     }
+    if (wholeRuns) raiseLongHold(out, J, j, from, to - 1, run);
   }
   return out;
 }

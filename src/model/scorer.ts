@@ -53,7 +53,8 @@ export class LocalTerms implements TermsSource {
       const limitViolations = jointLimitViolations(atFps);
       const scale = skeletonScale(atFps);
       const jointAccelerations = accelerations(atFps, scale);
-      const holds = holdEvidence(atFps);
+      // Whole clips: a hold longer than any real take's counts in full from its start.
+      const holds = holdEvidence(atFps, 0, atFps.frameCount, true);
       // Whole clips: a float that lasted counts from its start (the live scan needs a grace).
       const body = bodyEvidence(atFps, scale, windowFrames, true);
       const T = atFps.frameCount;
