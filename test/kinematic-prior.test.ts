@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOLD_MAX_FRAMES, HOLD_UNITS, LIMIT_DEGREES_PER_UNIT, accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, holdEvidence, jointLimitViolations } from '../src/model/kinematic-prior.js';
 import { createMotion, type Motion } from '../src/model/motion.js';
 import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
 import { walkerMotion } from './fixtures/walker.js';
+import { listBvhFiles, loadBvhFile } from '../src/train/dataset.js';
 
 const J = 21;
 
@@ -276,4 +279,23 @@ describe('hold prior', () => {
       expect(Array.from(holdEvidence(motion, from, to))).toEqual(Array.from(whole.subarray(from * J, to * J)));
     }
   });
+});
+
+const DATA_DIR = path.resolve(process.cwd(), '../shared/data/bandai-namco-2/train');
+const hasData = existsSync(DATA_DIR);
+if (!hasData) console.warn('skipping the hold prior on real takes: ../shared/data not found');
+
+describe.skipIf(!hasData)('hold prior on the real takes', () => {
+  it('scores every take offline (whole runs) exactly as live: none holds long enough to differ', async () => {
+    const files = await listBvhFiles([DATA_DIR]);
+    expect(files.length).toBeGreaterThan(900);
+    const differ: string[] = [];
+    for (const file of files) {
+      const m = await loadBvhFile(file);
+      const live = holdEvidence(m);
+      const offline = holdEvidence(m, 0, m.frameCount, true);
+      if (live.some((v, i) => v !== offline[i])) differ.push(path.basename(file));
+    }
+    expect(differ).toEqual([]);
+  }, 120_000);
 });
