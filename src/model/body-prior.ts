@@ -96,6 +96,76 @@ function returned(after: number, before: number, threshold: number): boolean {
  */
 export const FAST_RUN_FRAMES = 3;
 
+/**
+ * What a run of jumps left behind (the body's offset, or its turn), shared by the
+ * displacement and heading checks: remembered until a jump brings it back (see returned)
+ * or JUMP_MEMORY_FRAMES pass, and dropped after a run of FAST_RUN_FRAMES or more jumps in a
+ * row (a body moving or turning too fast, a stream fast-forwarding to catch up: evidence
+ * while it lasts, no offset after; a relocation takes a frame or two).
+ */
+class JumpMemory {
+  readonly value: Float64Array;
+  /** Frames since the last jump; Infinity: nothing remembered. */
+  private since = Infinity;
+  /** Jumps in a row so far, and the value and its age before the run began. */
+  private run = 0;
+  private readonly runStart: Float64Array;
+  private runStartSince = Infinity;
+
+  constructor(
+    width: number,
+    /** The size of a value. */
+    private readonly measure: (value: Float64Array) => number,
+    /** Brings a value back into its range after a jump (a turn wraps round). */
+    private readonly normalise: (value: Float64Array) => void = () => {},
+  ) {
+    this.value = new Float64Array(width);
+    this.runStart = new Float64Array(width);
+  }
+
+  get remembered(): boolean {
+    return this.since !== Infinity;
+  }
+
+  /** A jump of `threshold` or more, which `add` adds to the value. */
+  jump(add: (value: Float64Array) => void, threshold: number): void {
+    if (this.run++ === 0) {
+      this.runStart.set(this.value);
+      this.runStartSince = this.since;
+    }
+    const before = this.size();
+    add(this.value);
+    this.normalise(this.value);
+    this.since = 0;
+    if (returned(this.size(), before, threshold)) this.clear();
+  }
+
+  /** A frame without a jump: ends a run, and drops what a fast one left. */
+  quiet(): void {
+    if (this.run >= FAST_RUN_FRAMES) {
+      // Jumps frame after frame were a body moving (turning) too fast, not relocated.
+      this.value.set(this.runStart);
+      this.since = this.runStartSince + this.run;
+    }
+    this.run = 0;
+  }
+
+  size(): number {
+    return this.measure(this.value);
+  }
+
+  clear(): void {
+    this.value.fill(0);
+    this.since = Infinity;
+  }
+
+  /** Once per frame, after its jumps: the size remembered (0 once forgotten); the memory then grows a frame older. */
+  recall(): number {
+    const since = this.since++;
+    return since >= JUMP_MEMORY_FRAMES ? 0 : this.size();
+  }
+}
+
 const HIPS = jointIndex('Hips');
 const DEG = Math.PI / 180;
 
@@ -120,27 +190,19 @@ export class BodyPriorScan {
   /** The Hips' velocity before the last frame that was not a jump, and the last frame's. */
   private readonly reference = new Float64Array(3);
   private readonly velocity = new Float64Array(3);
-  private readonly offset = new Float64Array(3);
   private hasReference = false;
-  /** Jumps (snaps) in a row so far, and the offset (turn) and its age before the run began. */
-  private jumpRun = 0;
-  private readonly runStartOffset = new Float64Array(3);
-  private runStartAge = Infinity;
-  private snapRun = 0;
-  private runStartTurned = 0;
-  private runStartTurnAge = Infinity;
+  /** The body's offset (metres) since the jumps it has not jumped back from. */
+  private readonly offset = new JumpMemory(3, (v) => norm3(v[0]!, v[1]!, v[2]!));
   /** Whether the last frame repeated the one before it exactly (a stalled stream). */
   private stalled = false;
   /** Whether this frame's lowest foot is back on the floor after more than a jump's flight off it (or in it). */
   private backOnFloor = false;
-  private offsetAge = Infinity;
   private yaw: number | null = null;
   private turnRate: number | null = null;
-  private turned = 0;
-  private turnAge = Infinity;
+  /** The body's turn (radians, wrapped) since the snaps it has not turned back from. */
+  private readonly turned = new JumpMemory(1, (v) => Math.abs(v[0]!), (v) => (v[0] = wrapAngle(v[0]!)));
   private readonly left = new Float64Array(3);
 
-  /** `windowFrames`: the floor is the resting level of the first second of the last this many frames. */
   /**
    * Per stream frame, when the scan keeps a trace (see supportTwoSided): the lowest foot's
    * excess beyond its tolerance, in skeleton scales (+ above, - below), and the support
@@ -235,24 +297,12 @@ export class BodyPriorScan {
     const jump = JUMP_SCALES * scale;
     const change = this.hasReference ? norm3(velocity[0]! - reference[0]!, velocity[1]! - reference[1]!, velocity[2]! - reference[2]!) : 0;
     // A jump counts unless the stream is catching up after a stall.
-    const counted = change > jump && !this.stalled;
-    if (counted) {
-      if (this.jumpRun++ === 0) {
-        this.runStartOffset.set(offset);
-        this.runStartAge = this.offsetAge;
-      }
-      const before = norm3(offset[0]!, offset[1]!, offset[2]!);
-      for (let a = 0; a < 3; a++) offset[a] = offset[a]! + velocity[a]! - reference[a]!;
-      this.offsetAge = 0;
-      if (returned(norm3(offset[0]!, offset[1]!, offset[2]!), before, jump)) this.clearOffset();
+    if (change > jump && !this.stalled) {
+      offset.jump((value) => {
+        for (let a = 0; a < 3; a++) value[a] = value[a]! + velocity[a]! - reference[a]!;
+      }, jump);
     } else {
-      if (this.jumpRun >= FAST_RUN_FRAMES) {
-        // Jumps frame after frame were a body moving too fast (a stream fast-forwarding to
-        // catch up), not relocated: that run is evidence while it lasts, not an offset after.
-        offset.set(this.runStartOffset);
-        this.offsetAge = this.runStartAge + this.jumpRun;
-      }
-      this.jumpRun = 0;
+      offset.quiet();
       // Between a body's own change and a jump, a change no body makes but too small to call
       // a jump (a tracking spike, say) is not taken as the new velocity, so the way back from
       // it is not mistaken for a jump either.
@@ -261,21 +311,14 @@ export class BodyPriorScan {
         this.hasReference = true;
       }
     }
-    if (this.backOnFloor && this.offsetAge !== Infinity) {
+    if (this.backOnFloor && offset.remembered) {
       // Landed back on the floor it floated off or sank into: its height is right again (the
       // support check judges heights; the jumps that ended a float were no teleport).
-      offset[1] = 0;
-      if (norm3(offset[0]!, offset[1]!, offset[2]!) < jump / 2) this.clearOffset();
+      offset.value[1] = 0;
+      if (offset.size() < jump / 2) offset.clear();
     }
     this.stalled = velocity[0] === 0 && velocity[1] === 0 && velocity[2] === 0;
-    const age = this.offsetAge++;
-    if (age >= JUMP_MEMORY_FRAMES) return 0;
-    return DISPLACEMENT_UNITS_PER_SCALE * Math.min(DISPLACEMENT_CAP_SCALES, norm3(offset[0]!, offset[1]!, offset[2]!) / scale);
-  }
-
-  private clearOffset(): void {
-    this.offset.fill(0);
-    this.offsetAge = Infinity;
+    return DISPLACEMENT_UNITS_PER_SCALE * Math.min(DISPLACEMENT_CAP_SCALES, offset.recall() / scale);
   }
 
   /** Yaw snaps: the heading's unexplained jumps, summed (wrapped) while they last. */
@@ -293,17 +336,7 @@ export class BodyPriorScan {
         // A snap counts unless the stream is catching up after a stall.
         counted = Math.abs(change) > snap && !this.stalled;
         if (counted) {
-          if (this.snapRun++ === 0) {
-            this.runStartTurned = this.turned;
-            this.runStartTurnAge = this.turnAge;
-          }
-          const before = Math.abs(this.turned);
-          this.turned = wrapAngle(this.turned + change);
-          this.turnAge = 0;
-          if (returned(Math.abs(this.turned), before, snap)) {
-            this.turned = 0;
-            this.turnAge = Infinity;
-          }
+          this.turned.jump((value) => (value[0] = value[0]! + change), snap);
         } else if (Math.abs(change) <= snap * PLAUSIBLE_FRACTION) {
           // As for the Hips' velocity: a change between a body's own and a snap is not taken.
           this.turnRate = rate;
@@ -314,17 +347,8 @@ export class BodyPriorScan {
       this.yaw = null;
       this.turnRate = null;
     }
-    if (!counted) {
-      if (this.snapRun >= FAST_RUN_FRAMES) {
-        // A spin too fast for a body, frame after frame (a fast-forward): no heading after it.
-        this.turned = this.runStartTurned;
-        this.turnAge = this.runStartTurnAge + this.snapRun;
-      }
-      this.snapRun = 0;
-    }
-    const age = this.turnAge++;
-    if (age >= JUMP_MEMORY_FRAMES) return 0;
-    return (HEADING_UNITS_PER_45_DEGREES * Math.abs(this.turned)) / (45 * DEG);
+    if (!counted) this.turned.quiet();
+    return (HEADING_UNITS_PER_45_DEGREES * this.turned.recall()) / (45 * DEG);
   }
 }
 
