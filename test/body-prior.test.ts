@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,6 +17,7 @@ import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
 import { listBvhFiles, loadBvhFile } from '../src/train/dataset.js';
 import { walkerMotion } from './fixtures/walker.js';
+import { HAS_REAL_DATA as hasData, REAL_DATA_DIR as DATA_DIR } from './fixtures/real-data.js';
 
 const J = 21;
 const W = 250;
@@ -222,8 +222,6 @@ describe('body prior', () => {
   });
 });
 
-const DATA_DIR = path.resolve(process.cwd(), '../shared/data/bandai-namco-2/train');
-const hasData = existsSync(DATA_DIR);
 if (!hasData) console.warn('skipping the body prior on real takes: ../shared/data not found');
 
 describe.skipIf(!hasData)('body prior on the real takes', () => {

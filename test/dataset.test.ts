@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, it, expect } from 'vitest';
 import { BvhParseError } from '../src/model/bvh.js';
 import { CANONICAL_JOINTS, PARENT_INDEX } from '../src/model/skeleton.js';
 import { listBvhFiles, loadBvhFile, parseBandaiNamcoName } from '../src/train/dataset.js';
+import { HAS_REAL_DATA as hasData, REAL_DATA_DIR as DATA_DIR } from './fixtures/real-data.js';
 
 /**
  * A minimal skeleton with canonical names, nested as one chain (the mapping only needs the names),
@@ -125,8 +125,6 @@ describe('listBvhFiles and loadBvhFile', () => {
   });
 });
 
-const DATA_DIR = path.resolve(process.cwd(), '../shared/data/bandai-namco-2/train');
-const hasData = existsSync(DATA_DIR);
 if (!hasData) console.warn('skipping real-data tests: ../shared/data not found');
 
 describe.skipIf(!hasData)('real Bandai Namco dataset 2 files', () => {

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/model/backend.js';
@@ -11,9 +10,8 @@ import { injectAnomaly, type AnomalyKind } from '../src/synth/anomalies.js';
 import { loadBvhFile } from '../src/train/dataset.js';
 import { isHeldOut } from '../src/train/holdout.js';
 import { walkerMotion } from './fixtures/walker.js';
+import { HAS_REAL_DATA as hasData, REAL_DATA_DIR as DATA_DIR } from './fixtures/real-data.js';
 
-const DATA_DIR = path.resolve(process.cwd(), '../shared/data/bandai-namco-2/train');
-const hasData = existsSync(DATA_DIR);
 if (!hasData) console.warn('detection tests: ../shared/data not found, using the procedural walk instead of real motion');
 
 /** A clip the shipped model never trained on: a held-out real take, or the procedural walk. */

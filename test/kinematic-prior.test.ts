@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOLD_MAX_FRAMES, HOLD_UNITS, LIMIT_DEGREES_PER_UNIT, accelerations, boneLengthDeviations, boneReferenceLengths, dominantLength, holdEvidence, jointLimitViolations } from '../src/model/kinematic-prior.js';
@@ -7,6 +6,7 @@ import { jointIndex } from '../src/model/skeleton.js';
 import { injectAnomaly } from '../src/synth/anomalies.js';
 import { walkerMotion } from './fixtures/walker.js';
 import { listBvhFiles, loadBvhFile } from '../src/train/dataset.js';
+import { HAS_REAL_DATA as hasData, REAL_DATA_DIR as DATA_DIR } from './fixtures/real-data.js';
 
 const J = 21;
 
@@ -281,8 +281,6 @@ describe('hold prior', () => {
   });
 });
 
-const DATA_DIR = path.resolve(process.cwd(), '../shared/data/bandai-namco-2/train');
-const hasData = existsSync(DATA_DIR);
 if (!hasData) console.warn('skipping the hold prior on real takes: ../shared/data not found');
 
 describe.skipIf(!hasData)('hold prior on the real takes', () => {
